@@ -1,0 +1,92 @@
+#pragma once
+// The configuration model. A `config` is immutable once loaded: the gateway shares it between
+// threads as `std::shared_ptr<const config>` and swaps whole snapshots on reload.
+
+#include "common/duration.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dockgate::config {
+
+struct gateway_section {
+    std::filesystem::path upstream_socket; // from upstream = "unix:///var/run/docker.sock"
+    std::string audit_log = "-";           // a path, or "-" for stdout
+    unsigned workers = 0;                  // resolved: never 0 after loading
+    std::string log_level = "info";
+    duration shutdown_timeout{std::chrono::seconds(15)};
+};
+
+struct tls_listener {
+    std::string address; // as written, for messages
+    std::string host;
+    std::uint16_t port = 0;
+    std::filesystem::path ca, cert, key; // absolute (resolved against the config's folder)
+};
+
+struct limits_section {
+    std::uint64_t max_connections = 10000;
+    std::uint64_t header_bytes = 65536;
+    duration handshake_timeout{std::chrono::seconds(10)};
+    duration header_timeout{std::chrono::seconds(30)};
+    duration idle_timeout{std::chrono::seconds(120)};
+    duration upstream_connect_timeout{std::chrono::seconds(5)};
+    // A peer that accepts no byte of a response for this long is dropped (also applies to
+    // long streams, which are otherwise exempt from idle_timeout).
+    duration write_timeout{std::chrono::seconds(120)};
+};
+
+struct user_entry {
+    std::vector<std::string> groups;
+};
+
+struct subject {
+    enum class kind { user, group } type;
+    std::string name;
+    friend bool operator==(subject const&, subject const&) = default;
+};
+
+enum class role_mode { enforce, audit };
+
+struct role {
+    std::string name;
+    std::vector<subject> subjects;
+    std::vector<std::string> allow; // operationId globs
+    std::vector<std::string> deny;
+    role_mode mode = role_mode::enforce;
+};
+
+struct config {
+    std::filesystem::path source; // the file it was read from
+    gateway_section gateway;
+    std::optional<tls_listener> tls;
+    limits_section limits;
+    std::map<std::string, user_entry> users;
+    std::vector<role> roles; // in file order
+};
+
+/// Thrown by load_config()/parse_config() with every problem found, each already formatted as
+/// "<file>:<line>: <key.path>: <what is wrong> (<how to fix it>)".
+class config_error : public std::runtime_error {
+public:
+    explicit config_error(std::vector<std::string> problems);
+    std::vector<std::string> const& problems() const noexcept { return problems_; }
+
+private:
+    std::vector<std::string> problems_;
+};
+
+/// Reads and validates a config file. Relative paths inside are resolved against the file's
+/// folder; referenced files must exist. Throws config_error.
+config load_config(std::filesystem::path const& file);
+
+/// The same from text, for tests: `base_dir` resolves relative paths, `name` prefixes messages.
+config parse_config(std::string_view text, std::filesystem::path const& base_dir,
+                    std::string const& name);
+
+} // namespace dockgate::config

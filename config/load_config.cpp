@@ -1,0 +1,460 @@
+#include "common/engine_api/route_table.hpp"
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <thread>
+
+namespace dockgate::config {
+
+config_error::config_error(std::vector<std::string> problems)
+    : std::runtime_error(problems.empty() ? "config: invalid" : problems.front())
+    , problems_(std::move(problems)) {}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t const up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+char const* type_name(toml::node const& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date/time";
+    }
+}
+
+// Walks the document, collecting every problem with its key path and line instead of stopping
+// at the first, so one `check-config` run shows all of them.
+class reader {
+public:
+    reader(std::string name, std::filesystem::path base) : name_(std::move(name)), base_(std::move(base)) {}
+
+    void problem(toml::node const* at, std::string const& path, std::string const& what) {
+        std::ostringstream out;
+        out << name_;
+        if (at != nullptr && at->source().begin.line > 0)
+            out << ':' << at->source().begin.line;
+        out << ": " << path << ": " << what;
+        problems_.push_back(out.str());
+    }
+
+    // Rejects keys that are not in `known`, suggesting the closest known one.
+    void only_keys(toml::table const& t, std::string const& path,
+                   std::initializer_list<std::string_view> known) {
+        for (auto const& [key, node] : t) {
+            std::string_view const k = key.str();
+            if (std::find(known.begin(), known.end(), k) != known.end())
+                continue;
+            std::string hint;
+            std::size_t best = 3;
+            for (auto candidate : known) {
+                if (auto d = edit_distance(k, candidate); d < best) {
+                    best = d;
+                    hint = std::string(candidate);
+                }
+            }
+            std::string msg = "unknown key";
+            msg += hint.empty() ? " (remove it; valid keys here: " + join(known) + ")"
+                                : " (did you mean \"" + hint + "\"?)";
+            problem(&node, join_path(path, k), msg);
+        }
+    }
+
+    toml::table const* table(toml::table const& parent, std::string const& path, std::string_view key) {
+        auto const* node = parent.get(key);
+        if (node == nullptr)
+            return nullptr;
+        if (auto const* t = node->as_table())
+            return t;
+        problem(node, join_path(path, key), std::string("expected a table, got ") + type_name(*node));
+        return nullptr;
+    }
+
+    std::optional<std::string> string(toml::table const& t, std::string const& path, std::string_view key) {
+        auto const* node = t.get(key);
+        if (node == nullptr)
+            return std::nullopt;
+        if (auto const* s = node->as_string())
+            return s->get();
+        problem(node, join_path(path, key), std::string("expected a string, got ") + type_name(*node));
+        return std::nullopt;
+    }
+
+    std::optional<std::int64_t> integer(toml::table const& t, std::string const& path, std::string_view key,
+                                        std::int64_t min, std::int64_t max) {
+        auto const* node = t.get(key);
+        if (node == nullptr)
+            return std::nullopt;
+        auto const* i = node->as_integer();
+        if (i == nullptr) {
+            problem(node, join_path(path, key), std::string("expected an integer, got ") + type_name(*node));
+            return std::nullopt;
+        }
+        if (i->get() < min || i->get() > max) {
+            problem(node, join_path(path, key),
+                    "out of range: " + std::to_string(i->get()) + " (use " + std::to_string(min) +
+                        ".." + std::to_string(max) + ")");
+            return std::nullopt;
+        }
+        return i->get();
+    }
+
+    std::optional<duration> duration_value(toml::table const& t, std::string const& path, std::string_view key) {
+        auto text = string(t, path, key);
+        if (!text)
+            return std::nullopt;
+        auto d = parse_duration(*text);
+        if (!d || d->count() == 0) {
+            problem(t.get(key), join_path(path, key),
+                    "invalid duration \"" + *text + "\" (write a positive integer and a unit: \"10s\", \"500ms\", \"2m\", \"1h\")");
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    // An array of strings; each element gets its own path ("roles.x.allow[2]").
+    std::optional<std::vector<std::pair<std::string, toml::node const*>>>
+    strings(toml::table const& t, std::string const& path, std::string_view key) {
+        auto const* node = t.get(key);
+        if (node == nullptr)
+            return std::nullopt;
+        auto const* arr = node->as_array();
+        if (arr == nullptr) {
+            problem(node, join_path(path, key), std::string("expected an array of strings, got ") + type_name(*node));
+            return std::nullopt;
+        }
+        std::vector<std::pair<std::string, toml::node const*>> out;
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            auto const& el = *arr->get(i);
+            std::string const p = join_path(path, key) + "[" + std::to_string(i) + "]";
+            if (auto const* s = el.as_string())
+                out.emplace_back(s->get(), &el);
+            else
+                problem(&el, p, std::string("expected a string, got ") + type_name(el));
+        }
+        return out;
+    }
+
+    // A file path, resolved against the config file's folder; it must exist.
+    std::optional<std::filesystem::path> file(toml::table const& t, std::string const& path, std::string_view key,
+                                              bool required) {
+        auto text = string(t, path, key);
+        if (!text) {
+            if (required && t.get(key) == nullptr)
+                problem(&t, join_path(path, key), "missing (give the path of a PEM file, relative to the config file's folder)");
+            return std::nullopt;
+        }
+        std::filesystem::path p(*text);
+        if (p.is_relative())
+            p = base_ / p;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(p, ec)) {
+            problem(t.get(key), join_path(path, key), "file not found: " + p.string() + " (check the path; relative paths start at the config file's folder)");
+            return std::nullopt;
+        }
+        return p.lexically_normal();
+    }
+
+    static std::string join_path(std::string const& path, std::string_view key) {
+        std::string out = path;
+        if (!out.empty())
+            out += '.';
+        out += key;
+        return out;
+    }
+
+    static std::string join(std::initializer_list<std::string_view> items) {
+        std::string out;
+        for (auto item : items) {
+            if (!out.empty())
+                out += ", ";
+            out += item;
+        }
+        return out;
+    }
+
+    std::vector<std::string>& problems() { return problems_; }
+    std::filesystem::path const& base() const { return base_; }
+
+private:
+    std::string name_;
+    std::filesystem::path base_;
+    std::vector<std::string> problems_;
+};
+
+void read_gateway(reader& r, toml::table const& root, config& cfg) {
+    auto const* t = r.table(root, "", "gateway");
+    if (t == nullptr) {
+        if (root.get("gateway") == nullptr)
+            r.problem(&root, "gateway", "missing section (add [gateway] with upstream = \"unix:///var/run/docker.sock\")");
+        return;
+    }
+    r.only_keys(*t, "gateway", {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout"});
+    if (auto up = r.string(*t, "gateway", "upstream")) {
+        constexpr std::string_view scheme = "unix://";
+        if (up->rfind(scheme, 0) != 0 || up->size() <= scheme.size() || (*up)[scheme.size()] != '/')
+            r.problem(t->get("upstream"), "gateway.upstream",
+                      "\"" + *up + "\" is not a unix socket URL (write unix:///var/run/docker.sock)");
+        else
+            cfg.gateway.upstream_socket = up->substr(scheme.size());
+    } else if (t->get("upstream") == nullptr) {
+        r.problem(t, "gateway.upstream", "missing (the daemon's socket, e.g. \"unix:///var/run/docker.sock\")");
+    }
+    if (auto log = r.string(*t, "gateway", "audit_log")) {
+        if (log->empty())
+            r.problem(t->get("audit_log"), "gateway.audit_log", "empty (write a file path, or \"-\" for stdout)");
+        else if (*log == "-")
+            cfg.gateway.audit_log = "-";
+        else
+            cfg.gateway.audit_log = std::filesystem::path(*log).is_relative() ? (r.base() / *log).string() : *log;
+    }
+    if (auto w = r.integer(*t, "gateway", "workers", 0, 256))
+        cfg.gateway.workers = static_cast<unsigned>(*w);
+    if (auto level = r.string(*t, "gateway", "log_level")) {
+        static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error"};
+        if (std::find(std::begin(levels), std::end(levels), *level) == std::end(levels))
+            r.problem(t->get("log_level"), "gateway.log_level", "unknown level \"" + *level + "\" (use trace, debug, info, warn or error)");
+        else
+            cfg.gateway.log_level = *level;
+    }
+    if (auto d = r.duration_value(*t, "gateway", "shutdown_timeout"))
+        cfg.gateway.shutdown_timeout = *d;
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string const& a) {
+    auto const colon = a.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        return std::nullopt;
+    std::string host = a.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    auto const port_text = a.substr(colon + 1);
+    if (port_text.empty() || port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
+        return std::nullopt;
+    auto const port = std::stoul(port_text);
+    if (port > 65535)
+        return std::nullopt;
+    return std::pair{host, static_cast<std::uint16_t>(port)};
+}
+
+void read_listen(reader& r, toml::table const& root, config& cfg) {
+    auto const* listen = r.table(root, "", "listen");
+    if (listen == nullptr) {
+        if (root.get("listen") == nullptr)
+            r.problem(&root, "listen", "no listener configured (add [listen.tls] with address, ca, cert and key)");
+        return;
+    }
+    r.only_keys(*listen, "listen", {"tls"});
+    auto const* t = r.table(*listen, "listen", "tls");
+    if (t == nullptr) {
+        if (listen->get("tls") == nullptr)
+            r.problem(listen, "listen", "no listener configured (add [listen.tls] with address, ca, cert and key)");
+        return;
+    }
+    r.only_keys(*t, "listen.tls", {"address", "ca", "cert", "key"});
+    tls_listener tls;
+    if (auto addr = r.string(*t, "listen.tls", "address")) {
+        if (auto hp = split_address(*addr)) {
+            tls.address = *addr;
+            tls.host = hp->first;
+            tls.port = hp->second;
+        } else {
+            r.problem(t->get("address"), "listen.tls.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2376\")");
+        }
+    } else if (t->get("address") == nullptr) {
+        r.problem(t, "listen.tls.address", "missing (write e.g. \"0.0.0.0:2376\")");
+    }
+    auto ca = r.file(*t, "listen.tls", "ca", true);
+    auto cert = r.file(*t, "listen.tls", "cert", true);
+    auto key = r.file(*t, "listen.tls", "key", true);
+    if (ca && cert && key && !tls.host.empty()) {
+        tls.ca = *ca;
+        tls.cert = *cert;
+        tls.key = *key;
+        cfg.tls = std::move(tls);
+    }
+}
+
+void read_limits(reader& r, toml::table const& root, config& cfg) {
+    auto const* t = r.table(root, "", "limits");
+    if (t == nullptr)
+        return;
+    r.only_keys(*t, "limits", {"max_connections", "header_bytes", "handshake_timeout", "header_timeout",
+                               "idle_timeout", "upstream_connect_timeout", "write_timeout"});
+    auto& l = cfg.limits;
+    if (auto v = r.integer(*t, "limits", "max_connections", 1, 1'000'000))
+        l.max_connections = static_cast<std::uint64_t>(*v);
+    if (auto v = r.integer(*t, "limits", "header_bytes", 1024, 1 << 20))
+        l.header_bytes = static_cast<std::uint64_t>(*v);
+    for (auto [key, field] : {std::pair{"handshake_timeout", &l.handshake_timeout},
+                              std::pair{"header_timeout", &l.header_timeout},
+                              std::pair{"idle_timeout", &l.idle_timeout},
+                              std::pair{"upstream_connect_timeout", &l.upstream_connect_timeout},
+                              std::pair{"write_timeout", &l.write_timeout}}) {
+        if (auto d = r.duration_value(*t, "limits", key))
+            *field = *d;
+    }
+}
+
+bool valid_name(std::string_view s) {
+    return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+void read_users(reader& r, toml::table const& root, config& cfg) {
+    auto const* t = r.table(root, "", "users");
+    if (t == nullptr)
+        return;
+    for (auto const& [key, node] : *t) {
+        std::string const path = "users." + std::string(key.str());
+        auto const* u = node.as_table();
+        if (u == nullptr) {
+            r.problem(&node, path, std::string("expected a table, got ") + type_name(node) +
+                                       " (write [" + path + "] with groups = [...])");
+            continue;
+        }
+        r.only_keys(*u, path, {"groups"});
+        user_entry entry;
+        if (auto groups = r.strings(*u, path, "groups")) {
+            for (auto& [g, at] : *groups) {
+                if (!valid_name(g))
+                    r.problem(at, path + ".groups", "empty or control characters in group name");
+                else
+                    entry.groups.push_back(g);
+            }
+        }
+        cfg.users.emplace(std::string(key.str()), std::move(entry));
+    }
+}
+
+void read_operations(reader& r, toml::table const& t, std::string const& path, std::string_view key,
+                     std::vector<std::string>& out) {
+    auto list = r.strings(t, path, key);
+    if (!list)
+        return;
+    auto const& routes = engine_api::route_table::engine_api();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        auto const& [op, at] = (*list)[i];
+        std::string const p = path + "." + std::string(key) + "[" + std::to_string(i) + "]";
+        if (!routes.glob_matches_any(op)) {
+            std::string msg = "unknown operation \"" + op + "\"";
+            if (auto s = routes.suggest(op); !s.empty())
+                msg += " (did you mean \"" + std::string(s) + "\"?)";
+            else
+                msg += " (use an operationId of the Engine API, e.g. \"ContainerList\", or a glob such as \"Container*\")";
+            r.problem(at, p, msg);
+            continue;
+        }
+        out.push_back(op);
+    }
+}
+
+void read_roles(reader& r, toml::table const& root, config& cfg) {
+    auto const* t = r.table(root, "", "roles");
+    if (t == nullptr) {
+        if (root.get("roles") == nullptr)
+            r.problem(&root, "roles", "no roles defined: nobody would be allowed anything (add a [roles.NAME] with subjects and allow)");
+        return;
+    }
+    for (auto const& [key, node] : *t) {
+        std::string const path = "roles." + std::string(key.str());
+        auto const* rt = node.as_table();
+        if (rt == nullptr) {
+            r.problem(&node, path, std::string("expected a table, got ") + type_name(node));
+            continue;
+        }
+        r.only_keys(*rt, path, {"subjects", "allow", "deny", "mode"});
+        role ro;
+        ro.name = std::string(key.str());
+        if (auto subjects = r.strings(*rt, path, "subjects")) {
+            for (std::size_t i = 0; i < subjects->size(); ++i) {
+                auto const& [s, at] = (*subjects)[i];
+                std::string const p = path + ".subjects[" + std::to_string(i) + "]";
+                auto const colon = s.find(':');
+                std::string const kind = s.substr(0, colon);
+                std::string const name = colon == std::string::npos ? "" : s.substr(colon + 1);
+                if (colon == std::string::npos || (kind != "user" && kind != "group") || !valid_name(name))
+                    r.problem(at, p, "\"" + s + "\" is not a subject (write \"user:NAME\" or \"group:NAME\")");
+                else
+                    ro.subjects.push_back({kind == "user" ? subject::kind::user : subject::kind::group, name});
+            }
+        }
+        if (rt->get("subjects") == nullptr)
+            r.problem(rt, path + ".subjects", "missing (name who holds this role: [\"group:developers\", \"user:alice\"])");
+        read_operations(r, *rt, path, "allow", ro.allow);
+        read_operations(r, *rt, path, "deny", ro.deny);
+        if (rt->get("allow") == nullptr)
+            r.problem(rt, path + ".allow", "missing (list the operations this role may call, e.g. [\"ContainerList\"])");
+        if (auto mode = r.string(*rt, path, "mode")) {
+            if (*mode == "enforce")
+                ro.mode = role_mode::enforce;
+            else if (*mode == "audit")
+                ro.mode = role_mode::audit;
+            else
+                r.problem(rt->get("mode"), path + ".mode", "unknown mode \"" + *mode + "\" (use \"enforce\" or \"audit\")");
+        }
+        cfg.roles.push_back(std::move(ro));
+    }
+}
+
+} // namespace
+
+config parse_config(std::string_view text, std::filesystem::path const& base_dir, std::string const& name) {
+    toml::table root;
+    try {
+        root = toml::parse(text, name);
+    } catch (toml::parse_error const& e) {
+        std::ostringstream out;
+        out << name << ':' << e.source().begin.line << ':' << e.source().begin.column
+            << ": TOML syntax error: " << e.description();
+        throw config_error({out.str()});
+    }
+    reader r(name, base_dir);
+    r.only_keys(root, "", {"gateway", "listen", "limits", "users", "roles"});
+    config cfg;
+    read_gateway(r, root, cfg);
+    read_listen(r, root, cfg);
+    read_limits(r, root, cfg);
+    read_users(r, root, cfg);
+    read_roles(r, root, cfg);
+    if (!r.problems().empty())
+        throw config_error(std::move(r.problems()));
+    if (cfg.gateway.workers == 0)
+        cfg.gateway.workers = std::max(1u, std::thread::hardware_concurrency());
+    return cfg;
+}
+
+config load_config(std::filesystem::path const& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw config_error({file.string() + ": cannot read the config file (check the path given to --config)"});
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto const abs = std::filesystem::absolute(file);
+    auto cfg = parse_config(text.str(), abs.parent_path(), file.string());
+    cfg.source = abs;
+    return cfg;
+}
+
+} // namespace dockgate::config

@@ -1,0 +1,52 @@
+#pragma once
+// The audit trail: one JSON object per line for every request, allowed or not.
+
+#include "gateway/policy/identity.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace dockgate::audit {
+
+struct audit_record {
+    std::chrono::system_clock::time_point time;
+    std::uint64_t connection = 0;
+    policy::identity const* who = nullptr; // transport, peer, user, groups, credential
+    std::vector<std::string> const* roles = nullptr;
+    std::string_view operation; // operationId, or "" when the request never got that far
+    std::string_view method;
+    std::string_view path; // canonical target (or the raw one, truncated, when it was refused)
+    std::string_view decision; // allow, deny, would-deny, invalid, error
+    std::string_view role;
+    std::string_view rule;
+    std::string_view reason;
+    unsigned status = 0;
+    std::uint64_t bytes_in = 0;  // request bytes from the client (head and body)
+    std::uint64_t bytes_out = 0; // response bytes to the client (head and body)
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+/// Formats one record as a single JSON line (without the newline).
+std::string format_record(audit_record const& r);
+
+/// Thread-safe sink; `target` is a file path (appended to, created 0640) or "-" for stdout.
+/// Lines are flushed at least once a second and on destruction.
+class audit_log {
+public:
+    explicit audit_log(std::string const& target);
+    ~audit_log();
+    void write(audit_record const& r);
+    void flush();
+
+private:
+    std::shared_ptr<spdlog::logger> logger_;
+};
+
+} // namespace dockgate::audit

@@ -1,0 +1,104 @@
+// dockgate: a mutual-TLS gateway in front of the Docker daemon with per-role policy.
+
+#include "common/logging.hpp"
+#include "config/config.hpp"
+#include "gateway/server/server.hpp"
+#include "gateway/tls/tls_context.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace {
+
+using namespace dockgate;
+
+std::string join(std::vector<std::string> const& items) {
+    std::string out;
+    for (auto const& i : items)
+        out += (out.empty() ? "" : ", ") + i;
+    return out;
+}
+
+// Loads the config and everything it points at (TLS material included), printing problems.
+std::shared_ptr<config::config const> load_checked(std::string const& file) {
+    try {
+        auto cfg = std::make_shared<config::config const>(config::load_config(file));
+        if (cfg->tls)
+            tls::make_server_context(*cfg->tls);
+        return cfg;
+    } catch (config::config_error const& e) {
+        for (auto const& p : e.problems())
+            std::cerr << "config: " << p << '\n';
+        std::cerr << e.problems().size() << " problem(s) in " << file << '\n';
+    } catch (std::exception const& e) {
+        std::cerr << "config: " << file << ": " << e.what() << '\n';
+    }
+    return nullptr;
+}
+
+int check_config(std::string const& file) {
+    auto cfg = load_checked(file);
+    if (!cfg)
+        return 1;
+    std::cout << file << ": OK\n";
+    std::cout << "upstream: unix://" << cfg->gateway.upstream_socket.string() << '\n';
+    if (cfg->tls)
+        std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string() << ")\n";
+    std::cout << "workers: " << cfg->gateway.workers << ", max_connections: " << cfg->limits.max_connections
+              << '\n';
+    for (auto const& r : cfg->roles) {
+        std::vector<std::string> subjects;
+        for (auto const& s : r.subjects)
+            subjects.push_back((s.type == config::subject::kind::user ? "user:" : "group:") + s.name);
+        std::cout << "role " << r.name << (r.mode == config::role_mode::audit ? " (audit mode)" : "")
+                  << ": subjects [" << join(subjects) << "] allow [" << join(r.allow) << "]";
+        if (!r.deny.empty())
+            std::cout << " deny [" << join(r.deny) << "]";
+        std::cout << '\n';
+    }
+    for (auto const& [name, u] : cfg->users)
+        std::cout << "user " << name << ": groups [" << join(u.groups) << "]\n";
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon", "dockgate"};
+    app.set_version_flag("--version", std::string("dockgate ") + DOCKGATE_VERSION);
+    std::string config_file;
+    app.add_option("-c,--config", config_file, "Run the gateway with this config file")->check(CLI::ExistingFile);
+    std::string log_level;
+    app.add_option("--log-level", log_level, "Override gateway.log_level (trace, debug, info, warn, error)");
+
+    auto* check = app.add_subcommand("check-config", "Validate a config file; print its problems or a summary");
+    std::string check_file;
+    check->add_option("file", check_file, "The config file")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e);
+    }
+
+    if (*check)
+        return check_config(check_file);
+    if (config_file.empty()) {
+        std::cerr << "dockgate: nothing to do: give --config FILE to run the gateway, or see --help\n";
+        return 1;
+    }
+    auto cfg = load_checked(config_file);
+    if (!cfg)
+        return 1;
+    init_logging(log_level.empty() ? cfg->gateway.log_level : log_level);
+    try {
+        spdlog::info("dockgate {} starting: upstream unix://{}, {} worker(s)", DOCKGATE_VERSION,
+                     cfg->gateway.upstream_socket.string(), cfg->gateway.workers);
+        return server::run(cfg);
+    } catch (std::exception const& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+}

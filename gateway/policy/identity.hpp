@@ -1,0 +1,24 @@
+#pragma once
+// Who is calling: built by a transport once per connection, immutable afterwards.
+
+#include "config/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace dockgate::policy {
+
+struct identity {
+    std::string user;                // TLS: subject CN
+    std::vector<std::string> groups; // TLS: subject O values, plus [users.NAME].groups
+    std::string transport;           // "tls", "ssh", "unix"
+    std::string peer;                // remote address, for the audit trail
+    std::string credential;          // certificate serial / key fingerprint, for the audit trail
+};
+
+/// Adds the groups that `[users.<user>]` grants to the ones the credential carried, without
+/// duplicates, keeping the credential's order first.
+std::vector<std::string> resolve_groups(config::config const& cfg, std::string const& user,
+                                        std::vector<std::string> credential_groups);
+
+} // namespace dockgate::policy

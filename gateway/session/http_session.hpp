@@ -1,0 +1,94 @@
+#pragma once
+// One client connection after its transport is established and its identity known: reads
+// HTTP/1.1 requests, canonicalises and authorises each, relays allowed ones to the daemon's
+// unix socket and streams the responses back, and turns into a two-way byte relay when the
+// daemon upgrades the connection (attach, exec, BuildKit session).
+//
+// Threading: a session lives on one worker's io_context and is never touched from another
+// thread. It keeps itself alive with shared_from_this while any coroutine of it runs.
+// The transport is a template parameter; everything else is transport-agnostic.
+
+#include "gateway/http/head_check.hpp"
+#include "gateway/server/runtime.hpp"
+#include "gateway/session/stream_traits.hpp"
+#include "gateway/session/watchdog.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dockgate::session {
+
+template <class Stream>
+class http_session : public std::enable_shared_from_this<http_session<Stream>>,
+                     public server::session_handle {
+public:
+    http_session(Stream stream, policy::identity who, std::shared_ptr<server::snapshot const> snap,
+                 server::services& services, server::session_registry& registry,
+                 std::uint64_t connection_id);
+    ~http_session() override;
+
+    /// Starts serving on the stream's executor. Call once, from the worker thread.
+    void start();
+
+    void drain() override;
+    void abort() override;
+
+private:
+    using request_parser = http::request_parser;
+    using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+    using request_serializer =
+        boost::beast::http::serializer<true, boost::beast::http::buffer_body>;
+    using response_serializer =
+        boost::beast::http::serializer<false, boost::beast::http::buffer_body>;
+
+    // Per-request state; reset for every request on the connection.
+    struct exchange;
+
+    boost::asio::awaitable<void> run();
+    // Serves one request; returns whether the connection may carry another.
+    boost::asio::awaitable<bool> serve_one(bool first);
+    boost::asio::awaitable<bool> read_head(bool first, std::size_t& head_length);
+    boost::asio::awaitable<bool> forward(std::shared_ptr<exchange> x);
+    boost::asio::awaitable<void> relay_request_body(std::shared_ptr<exchange> x);
+    boost::asio::awaitable<bool> relay_response_body(exchange& x);
+    boost::asio::awaitable<void> relay_upgraded(exchange& x);
+    boost::asio::awaitable<void> pump_client_to_daemon();
+    boost::asio::awaitable<void> pump_client_to_daemon_loop();
+    boost::asio::awaitable<bool> connect_upstream(exchange& x);
+    boost::asio::awaitable<void> reply(exchange& x, unsigned status, std::string const& message,
+                                       bool close);
+    void audit(exchange const& x);
+    void shut_all();
+
+    Stream stream_;
+    boost::asio::local::stream_protocol::socket upstream_;
+    policy::identity who_;
+    std::vector<std::string> roles_;
+    std::shared_ptr<server::snapshot const> snap_;
+    server::services& services_;
+    server::session_registry& registry_;
+    std::uint64_t id_;
+    watchdog watchdog_;
+    boost::beast::flat_buffer client_buffer_;
+    boost::beast::flat_buffer daemon_buffer_;
+    std::unique_ptr<char[]> relay_buffer_;  // response / daemon->client direction
+    std::unique_ptr<char[]> request_buffer_; // request body / client->daemon direction
+    std::optional<boost::asio::steady_timer> pump_done_; // signalled when client->daemon ends
+    bool pump_running_ = false;
+    bool upstream_open_ = false;
+    bool idle_ = false;     // waiting for the first byte of a request
+    bool draining_ = false; // finish the current request, then close
+    bool closed_ = false;
+};
+
+} // namespace dockgate::session

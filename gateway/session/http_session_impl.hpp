@@ -1,0 +1,569 @@
+#pragma once
+// Implementation of http_session<Stream>; included only by the one translation unit per
+// transport that instantiates it (Beast and Asio are heavy to compile).
+
+#include "common/engine_api/route_table.hpp"
+#include "gateway/http/canonical_target.hpp"
+#include "gateway/http/local_reply.hpp"
+#include "gateway/session/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <string_view>
+
+namespace dockgate::session {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Fixed relay buffers per direction: streams never buffer more than this per connection.
+inline constexpr std::size_t relay_buffer_size = 64 * 1024;
+// Bounded time for a polite close (TLS close_notify) before the socket is just closed.
+inline constexpr auto close_grace = std::chrono::seconds(2);
+
+template <class Stream>
+struct http_session<Stream>::exchange {
+    std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+    std::chrono::steady_clock::time_point started_steady = std::chrono::steady_clock::now();
+    std::optional<request_parser> request;
+    std::optional<request_serializer> request_writer;
+    std::optional<response_parser> response;
+    std::optional<response_serializer> response_writer;
+    std::string method;
+    std::string path; // canonical target, or the raw one (truncated) when refused
+    std::string_view operation;
+    policy::decision decision;
+    std::string decision_name = "deny";
+    unsigned status = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    bool head_request = false;
+    // Request body relay running in its own coroutine; the response side waits on `body_done`.
+    bool body_finished = false;
+    bool body_failed = false;
+    std::optional<asio::steady_timer> body_done;
+};
+
+template <class Stream>
+http_session<Stream>::http_session(Stream stream, policy::identity who,
+                                   std::shared_ptr<server::snapshot const> snap,
+                                   server::services& services, server::session_registry& registry,
+                                   std::uint64_t connection_id)
+    : stream_(std::move(stream))
+    , upstream_(stream_.get_executor())
+    , who_(std::move(who))
+    , snap_(std::move(snap))
+    , services_(services)
+    , registry_(registry)
+    , id_(connection_id)
+    , watchdog_(stream_.get_executor(), [this](slot) { shut_all(); })
+    , client_buffer_(snap_->cfg->limits.header_bytes + relay_buffer_size)
+    , relay_buffer_(new char[relay_buffer_size])
+    , request_buffer_(new char[relay_buffer_size]) {
+    roles_ = snap_->policy.roles_of(who_);
+    registry_.insert(this);
+}
+
+template <class Stream>
+http_session<Stream>::~http_session() {
+    registry_.erase(this);
+    services_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+template <class Stream>
+void http_session<Stream>::start() {
+    asio::co_spawn(stream_.get_executor(), [self = this->shared_from_this()] { return self->run(); },
+                   asio::detached);
+}
+
+template <class Stream>
+void http_session<Stream>::drain() {
+    draining_ = true;
+    if (idle_)
+        shut_all();
+}
+
+template <class Stream>
+void http_session<Stream>::abort() {
+    shut_all();
+}
+
+template <class Stream>
+void http_session<Stream>::shut_all() {
+    if (closed_)
+        return;
+    closed_ = true;
+    watchdog_.stop();
+    close_now(stream_);
+    error_code ec;
+    upstream_.close(ec);
+}
+
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::run() {
+    bool first = true;
+    while (!closed_ && !draining_) {
+        if (!co_await serve_one(first))
+            break;
+        first = false;
+    }
+    if (!closed_) {
+        watchdog_.set(slot::control, close_grace);
+        co_await graceful_close(stream_);
+    }
+    shut_all();
+}
+
+// Reads until a complete, well-formed head is in client_buffer_. Returns false when the
+// connection should end (peer closed, deadline, or an invalid head already answered).
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& head_length) {
+    auto const& limits = snap_->cfg->limits;
+    auto const limit = static_cast<std::size_t>(limits.header_bytes);
+    // The whole head must arrive within header_timeout of its first byte (no slowloris);
+    // between requests the connection may sit idle for idle_timeout.
+    bool started = client_buffer_.size() > 0;
+    if (started)
+        watchdog_.set(slot::client_read, limits.header_timeout);
+    else
+        watchdog_.set(slot::client_read, first ? limits.header_timeout : limits.idle_timeout);
+    for (;;) {
+        auto const data = client_buffer_.cdata();
+        std::string_view const received(static_cast<char const*>(data.data()), data.size());
+        auto const scan = http::scan_head(received, limit);
+        if (scan.result == http::head_scan::state::complete) {
+            head_length = scan.length;
+            watchdog_.clear(slot::client_read);
+            co_return true;
+        }
+        if (scan.result == http::head_scan::state::invalid) {
+            exchange x;
+            x.path = "-";
+            x.decision_name = "invalid";
+            x.decision.reason = scan.error->reason;
+            x.bytes_in = received.size();
+            co_await reply(x, scan.error->status, "dockgate: " + scan.error->reason, true);
+            co_return false;
+        }
+        idle_ = !started;
+        if (idle_ && draining_)
+            co_return false;
+        auto [ec, n] = co_await stream_.async_read_some(client_buffer_.prepare(relay_buffer_size), use_tuple);
+        idle_ = false;
+        if (ec)
+            co_return false; // peer closed or deadline: nothing to answer
+        client_buffer_.commit(n);
+        if (!started) {
+            started = true;
+            watchdog_.set(slot::client_read, limits.header_timeout);
+        }
+    }
+}
+
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
+    std::size_t head_length = 0;
+    if (!co_await read_head(first, head_length))
+        co_return false;
+
+    auto x = std::make_shared<exchange>();
+    x->bytes_in = head_length;
+    x->request.emplace();
+    x->request->header_limit(static_cast<std::uint32_t>(snap_->cfg->limits.header_bytes));
+    x->request->body_limit(boost::none); // bodies are streamed, never held
+    auto const head_bytes = client_buffer_.cdata();
+    auto const problem = http::parse_head(
+        std::string_view(static_cast<char const*>(head_bytes.data()), head_length), *x->request);
+    client_buffer_.consume(head_length);
+    if (problem) {
+        x->path = "-";
+        x->decision_name = "invalid";
+        x->decision.reason = problem->reason;
+        co_await reply(*x, problem->status, "dockgate: " + problem->reason, true);
+        co_return false;
+    }
+
+    auto& req = x->request->get();
+    x->method = std::string(req.method_string());
+    x->head_request = req.method() == bhttp::verb::head;
+    bool const has_body = x->request->chunked() || (x->request->content_length() && *x->request->content_length() > 0);
+
+    auto target = http::canonicalize_target(req.target());
+    if (auto* err = std::get_if<http::target_error>(&target)) {
+        x->path = std::string(req.target().substr(0, 256));
+        x->decision_name = "invalid";
+        x->decision.reason = err->reason;
+        co_await reply(*x, 400, "dockgate: invalid request target: " + err->reason, true);
+        co_return false;
+    }
+    auto& canonical = std::get<http::canonical_target>(target);
+    x->path = canonical.target();
+    auto const route = engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
+    if (!route) {
+        x->decision.reason = "not an Engine API route";
+        co_await reply(*x, 403,
+                       "dockgate: " + who_.user + " may not " + x->method + " " + canonical.path +
+                           ": not an Engine API route",
+                       has_body);
+        co_return !has_body && req.keep_alive();
+    }
+    x->operation = route->operation;
+    x->decision = snap_->policy.evaluate(who_, roles_, x->operation);
+    x->decision_name = x->decision.name();
+    if (!x->decision.forwards()) {
+        // An unread body would be taken for the next request: close instead of draining it.
+        co_await reply(*x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision),
+                       has_body);
+        co_return !has_body && req.keep_alive();
+    }
+
+    req.target(x->path);
+    // The gateway never asks for 100-continue itself; Go's client never sends Expect.
+    req.erase(bhttp::field::expect);
+    bool const keep = co_await forward(x);
+    co_return keep && !draining_;
+}
+
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::connect_upstream(exchange& x) {
+    if (upstream_open_)
+        co_return true;
+    auto const& path = snap_->cfg->gateway.upstream_socket;
+    watchdog_.set(slot::daemon_io, snap_->cfg->limits.upstream_connect_timeout);
+    auto [ec] = co_await upstream_.async_connect(asio::local::stream_protocol::endpoint(path.string()), use_tuple);
+    watchdog_.clear(slot::daemon_io);
+    if (ec) {
+        if (closed_)
+            co_return false;
+        upstream_ = asio::local::stream_protocol::socket(stream_.get_executor());
+        spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(), ec.message());
+        x.decision_name = "error";
+        x.decision.reason = "daemon unreachable: " + ec.message();
+        co_await reply(x, 502,
+                       "dockgate: the Docker daemon is unreachable (" + path.string() + ": " + ec.message() + ")",
+                       true);
+        co_return false;
+    }
+    upstream_open_ = true;
+    daemon_buffer_.clear();
+    co_return true;
+}
+
+// Writes the request to the daemon, streams the body, and relays the response.
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> shared_x) {
+    auto& x = *shared_x;
+    if (!co_await connect_upstream(x))
+        co_return false;
+    auto& limits = snap_->cfg->limits;
+    x.request->get().body().data = nullptr;
+    x.request->get().body().size = 0;
+    x.request->get().body().more = !x.request->is_done();
+    x.request_writer.emplace(x.request->get());
+    watchdog_.set(slot::daemon_io, limits.write_timeout);
+    auto [wec, wn] = co_await bhttp::async_write_header(upstream_, *x.request_writer, use_tuple);
+    watchdog_.clear(slot::daemon_io);
+    if (wec) {
+        x.decision_name = "error";
+        co_await reply(x, 502, "dockgate: lost the connection to the Docker daemon: " + wec.message(), true);
+        co_return false;
+    }
+
+    x.body_done.emplace(stream_.get_executor(), asio::steady_timer::time_point::max());
+    if (x.request->is_done()) {
+        x.body_finished = true;
+    } else {
+        asio::co_spawn(
+            stream_.get_executor(),
+            [self = this->shared_from_this(), shared_x] { return self->relay_request_body(shared_x); },
+            asio::detached);
+    }
+
+    // Response head: passed on the moment it arrives (docker run waits on /wait's headers).
+    x.response.emplace();
+    x.response->body_limit(boost::none);
+    x.response->header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+    if (x.head_request)
+        x.response->skip(true);
+    auto [rec, rn] = co_await bhttp::async_read_header(upstream_, daemon_buffer_, *x.response, use_tuple);
+    if (rec) {
+        if (closed_)
+            co_return false;
+        x.decision_name = "error";
+        co_await reply(x, 502, "dockgate: the Docker daemon closed the connection: " + rec.message(), true);
+        co_return false;
+    }
+    auto& res = x.response->get();
+    x.status = res.result_int();
+    bool const upgraded = x.status == 101;
+    // The legacy hijack: attach/exec without Upgrade get 200 and a raw stream both ways.
+    bool const raw_stream = x.status == 200 && !x.response->chunked() && !x.response->content_length() &&
+                            (x.operation == "ContainerAttach" || x.operation == "ExecStart") &&
+                            (res[bhttp::field::content_type] == "application/vnd.docker.raw-stream" ||
+                             res[bhttp::field::content_type] == "application/vnd.docker.multiplexed-stream");
+
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = !x.response->is_done();
+    x.response_writer.emplace(res);
+    watchdog_.set(slot::client_write, limits.write_timeout);
+    auto [hec, hn] = co_await bhttp::async_write_header(stream_, *x.response_writer, use_tuple);
+    watchdog_.clear(slot::client_write);
+    x.bytes_out += hn;
+    if (hec) {
+        audit(x);
+        co_return false;
+    }
+
+    if (upgraded || raw_stream) {
+        co_await relay_upgraded(x);
+        audit(x);
+        co_return false;
+    }
+
+    bool const ok = co_await relay_response_body(x);
+    if (ok && !x.body_finished && !x.body_failed) {
+        // Normally the body relay finished long before the response did; give it a moment.
+        x.body_done->expires_after(close_grace);
+        co_await x.body_done->async_wait(use_tuple);
+    }
+    audit(x);
+    bool const complete = ok && x.body_finished && !x.body_failed;
+    if (!complete || !x.response->keep_alive()) {
+        error_code ec;
+        upstream_.close(ec);
+        upstream_ = asio::local::stream_protocol::socket(stream_.get_executor());
+        upstream_open_ = false;
+    }
+    if (!complete) {
+        // A request body may still be half-read from the client: the connection is unusable.
+        shut_all();
+        co_return false;
+    }
+    co_return x.request->keep_alive() && x.response->keep_alive();
+}
+
+// Streams the request body from the client to the daemon through a fixed buffer: a slow
+// daemon slows the client down (backpressure), nothing piles up in memory.
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::relay_request_body(std::shared_ptr<exchange> x) {
+    auto& limits = snap_->cfg->limits;
+    auto& p = *x->request;
+    auto& body = p.get().body();
+    char* const buf = request_buffer_.get();
+    while (!closed_) {
+        if (!p.is_done()) {
+            body.data = buf;
+            body.size = relay_buffer_size;
+            watchdog_.set(slot::client_read, limits.idle_timeout);
+            auto [ec, n] = co_await bhttp::async_read_some(stream_, client_buffer_, p, use_tuple);
+            watchdog_.clear(slot::client_read);
+            if (ec == bhttp::error::need_buffer)
+                ec = {};
+            if (ec) {
+                x->body_failed = true;
+                break;
+            }
+            x->bytes_in += n;
+            body.size = relay_buffer_size - body.size;
+            // An empty buffer must be null: a zero-length chunked write would end the body.
+            body.data = body.size == 0 ? nullptr : buf;
+            body.more = !p.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        watchdog_.set(slot::daemon_io, limits.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(upstream_, *x->request_writer, use_tuple);
+        watchdog_.clear(slot::daemon_io);
+        if (ec == bhttp::error::need_buffer)
+            ec = {};
+        if (ec) {
+            x->body_failed = true;
+            break;
+        }
+        if (p.is_done() && x->request_writer->is_done()) {
+            x->body_finished = true;
+            break;
+        }
+    }
+    if (x->body_failed && !closed_) {
+        // The client vanished mid-body or the daemon stopped reading: neither side can
+        // continue this exchange.
+        error_code ec;
+        upstream_.close(ec);
+    }
+    x->body_done->cancel();
+}
+
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::relay_response_body(exchange& x) {
+    auto& limits = snap_->cfg->limits;
+    auto& p = *x.response;
+    auto& sr = *x.response_writer;
+    auto& body = p.get().body();
+    char* const buf = relay_buffer_.get();
+    while (!sr.is_done()) {
+        if (!p.is_done()) {
+            body.data = buf;
+            body.size = relay_buffer_size;
+            // Long streams (events, logs -f, stats) may be quiet for hours: no read deadline.
+            auto [ec, n] = co_await bhttp::async_read_some(upstream_, daemon_buffer_, p, use_tuple);
+            if (ec == bhttp::error::need_buffer)
+                ec = {};
+            if (ec)
+                co_return false;
+            body.size = relay_buffer_size - body.size;
+            // An empty buffer must be null: a zero-length chunked write would end the body.
+            body.data = body.size == 0 ? nullptr : buf;
+            body.more = !p.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        watchdog_.set(slot::client_write, limits.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(stream_, sr, use_tuple);
+        watchdog_.clear(slot::client_write);
+        x.bytes_out += n;
+        if (ec == bhttp::error::need_buffer)
+            ec = {};
+        if (ec)
+            co_return false;
+    }
+    co_return true;
+}
+
+// After 101 (or the legacy 200 hijack) the connection is a byte pipe both ways. Each
+// direction ends on EOF and passes it on as a half-close, so `echo hi | docker exec -i c cat`
+// delivers EOF to cat and still receives its output.
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
+    auto& limits = snap_->cfg->limits;
+    // Bytes that arrived with the heads belong to the streams.
+    x.body_finished = true;
+    pump_done_.emplace(stream_.get_executor(), asio::steady_timer::time_point::max());
+    pump_running_ = true;
+    asio::co_spawn(
+        stream_.get_executor(), [self = this->shared_from_this()] { return self->pump_client_to_daemon(); },
+        asio::detached);
+
+    char* const buf = relay_buffer_.get();
+    if (daemon_buffer_.size() > 0) {
+        watchdog_.set(slot::client_write, limits.write_timeout);
+        auto [ec, n] = co_await asio::async_write(stream_, daemon_buffer_.data(), use_tuple);
+        watchdog_.clear(slot::client_write);
+        x.bytes_out += n;
+        daemon_buffer_.consume(n);
+        if (ec)
+            co_return;
+    }
+    for (;;) {
+        auto [ec, n] = co_await upstream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
+        if (ec)
+            break; // EOF: the process ended; anything else: the daemon went away
+        watchdog_.set(slot::client_write, limits.write_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(buf, n), use_tuple);
+        watchdog_.clear(slot::client_write);
+        x.bytes_out += wn;
+        if (wec)
+            break;
+    }
+    // The daemon is done: pass EOF to the client (TCP FIN; a TLS close_notify would race the
+    // read still pending in the other direction), let that direction wind down, then close.
+    shutdown_send(stream_);
+    if (pump_running_) {
+        pump_done_->expires_after(close_grace);
+        co_await pump_done_->async_wait(use_tuple);
+    }
+    shut_all();
+}
+
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::pump_client_to_daemon() {
+    co_await pump_client_to_daemon_loop();
+    pump_running_ = false;
+    pump_done_->cancel();
+}
+
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
+    auto& limits = snap_->cfg->limits;
+    char* const buf = request_buffer_.get();
+    if (client_buffer_.size() > 0) {
+        watchdog_.set(slot::daemon_io, limits.write_timeout);
+        auto [ec, n] = co_await asio::async_write(upstream_, client_buffer_.data(), use_tuple);
+        watchdog_.clear(slot::daemon_io);
+        client_buffer_.consume(n);
+        if (ec)
+            co_return;
+    }
+    for (;;) {
+        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
+        if (ec) {
+            if (!closed_) {
+                // Client finished sending (or vanished): pass EOF on, keep the other direction.
+                error_code ignored;
+                upstream_.shutdown(asio::socket_base::shutdown_send, ignored);
+            }
+            co_return;
+        }
+        watchdog_.set(slot::daemon_io, limits.write_timeout);
+        auto [wec, wn] = co_await asio::async_write(upstream_, asio::buffer(buf, n), use_tuple);
+        watchdog_.clear(slot::daemon_io);
+        if (wec)
+            co_return;
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status, std::string const& message,
+                                                  bool close) {
+    x.status = status;
+    auto const text = http::local_reply(status, message, close, x.head_request);
+    watchdog_.set(slot::client_write, snap_->cfg->limits.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(text), use_tuple);
+    watchdog_.clear(slot::client_write);
+    x.bytes_out += n;
+    audit(x);
+}
+
+template <class Stream>
+void http_session<Stream>::audit(exchange const& x) {
+    if (services_.audit == nullptr)
+        return;
+    audit::audit_record r;
+    r.time = x.started;
+    r.connection = id_;
+    r.who = &who_;
+    r.roles = &roles_;
+    r.operation = x.operation;
+    r.method = x.method;
+    r.path = x.path;
+    r.decision = x.decision_name;
+    r.role = x.decision.role;
+    r.rule = x.decision.rule;
+    if (!x.decision.forwards() || x.decision_name != "allow")
+        r.reason = x.decision.reason;
+    r.status = x.status;
+    r.bytes_in = x.bytes_in;
+    r.bytes_out = x.bytes_out;
+    r.elapsed = std::chrono::steady_clock::now() - x.started_steady;
+    services_.audit->write(r);
+}
+
+} // namespace dockgate::session

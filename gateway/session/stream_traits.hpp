@@ -1,0 +1,39 @@
+#pragma once
+// The few things the HTTP session needs to do differently per transport. Each transport
+// provides overloads of these for its stream type; the session code calls them unqualified.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+namespace dockgate::session {
+
+using tls_stream = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
+using unix_stream = boost::asio::local::stream_protocol::socket;
+
+/// Closes the underlying socket at once; pending operations complete with an error.
+inline void close_now(tls_stream& s) {
+    boost::system::error_code ec;
+    s.next_layer().close(ec);
+}
+inline void close_now(unix_stream& s) {
+    boost::system::error_code ec;
+    s.close(ec);
+}
+
+/// Half-closes: the peer reads EOF, this side can still read.
+inline void shutdown_send(tls_stream& s) {
+    boost::system::error_code ec;
+    s.next_layer().shutdown(boost::asio::socket_base::shutdown_send, ec);
+}
+inline void shutdown_send(unix_stream& s) {
+    boost::system::error_code ec;
+    s.shutdown(boost::asio::socket_base::shutdown_send, ec);
+}
+
+/// Ends the connection politely (TLS close_notify); the caller bounds it with a deadline.
+boost::asio::awaitable<void> graceful_close(tls_stream& s);
+boost::asio::awaitable<void> graceful_close(unix_stream& s);
+
+} // namespace dockgate::session

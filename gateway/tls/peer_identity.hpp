@@ -1,0 +1,20 @@
+#pragma once
+// The caller's identity from a verified client certificate.
+
+#include "config/config.hpp"
+#include "gateway/policy/identity.hpp"
+
+#include <openssl/ssl.h>
+
+#include <optional>
+#include <string>
+
+namespace dockgate::tls {
+
+/// After a successful handshake: user = subject CN, groups = subject O values plus
+/// [users.NAME].groups, credential = "serial:<hex>". nullopt when there is no peer
+/// certificate or its CN is missing, empty, or repeated (an ambiguous identity is refused).
+std::optional<policy::identity> peer_identity(SSL const* ssl, config::config const& cfg,
+                                              std::string peer_address);
+
+} // namespace dockgate::tls
