@@ -377,6 +377,7 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
             r.problem(&root, "roles", "no roles defined: nobody would be allowed anything (add a [roles.NAME] with subjects and allow)");
         return;
     }
+    std::vector<std::uint32_t> role_lines;
     for (auto const& [key, node] : *t) {
         std::string const path = "roles." + std::string(key.str());
         auto const* rt = node.as_table();
@@ -415,7 +416,17 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
                 r.problem(rt->get("mode"), path + ".mode", "unknown mode \"" + *mode + "\" (use \"enforce\" or \"audit\")");
         }
         cfg.roles.push_back(std::move(ro));
+        role_lines.push_back(node.source().begin.line);
     }
+    // toml++ iterates keys sorted; keep the file's order, which is the order users read.
+    std::vector<std::size_t> order(cfg.roles.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return role_lines[a] < role_lines[b]; });
+    std::vector<role> sorted;
+    for (auto i : order)
+        sorted.push_back(std::move(cfg.roles[i]));
+    cfg.roles = std::move(sorted);
 }
 
 } // namespace

@@ -130,8 +130,9 @@ TEST(RouteTable, EveryDefinedRouteMatchesItsOperation) {
             EXPECT_EQ(m->operation, route.operation) << route.method << " " << path;
             EXPECT_EQ(m->path_template, route.path_template);
             for (const auto& [name, value] : m->params) {
-                const bool spans =
-                    spans_segments(route.path_template, "{" + std::string{name} + "}");
+                std::string placeholder = "{";
+                placeholder.append(name).append("}");
+                const bool spans = spans_segments(route.path_template, placeholder);
                 EXPECT_EQ(value, spans ? multi : single) << route.method << " " << path;
             }
         }

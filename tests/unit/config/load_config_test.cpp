@@ -1,0 +1,162 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace dockgate::config {
+namespace {
+
+// A folder with the three PEM files a TLS listener names (contents are not read by the loader).
+class load_config_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("dockgate-config-test-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(dir_);
+        for (auto const* f : {"ca.pem", "server-cert.pem", "server-key.pem"})
+            std::ofstream(dir_ / f) << "x";
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    config parse(std::string const& text) { return parse_config(text, dir_, "test.toml"); }
+
+    // All problems reported for `text`, joined by newlines ("" when it loads).
+    std::string problems(std::string const& text) {
+        try {
+            parse(text);
+            return "";
+        } catch (config_error const& e) {
+            std::string all;
+            for (auto const& p : e.problems())
+                all += p + "\n";
+            return all;
+        }
+    }
+
+    std::filesystem::path dir_;
+};
+
+std::string const base = R"(
+[gateway]
+upstream = "unix:///var/run/docker.sock"
+audit_log = "-"
+workers = 0
+[listen.tls]
+address = "127.0.0.1:2376"
+ca = "ca.pem"
+cert = "server-cert.pem"
+key = "server-key.pem"
+[limits]
+max_connections = 10000
+header_bytes = 65536
+handshake_timeout = "10s"
+idle_timeout = "120s"
+[users.alice]
+groups = ["developers"]
+[roles.readonly]
+subjects = ["group:auditors", "user:carol"]
+allow = ["SystemPing*", "SystemVersion", "SystemInfo", "ContainerList", "ContainerInspect", "ImageList"]
+[roles.operator]
+subjects = ["group:developers"]
+allow = ["*"]
+deny = ["Plugin*", "Swarm*"]
+)";
+
+TEST_F(load_config_test, the_documented_example_loads) {
+    auto cfg = parse(base);
+    EXPECT_EQ(cfg.gateway.upstream_socket, "/var/run/docker.sock");
+    EXPECT_EQ(cfg.gateway.audit_log, "-");
+    EXPECT_GE(cfg.gateway.workers, 1u); // 0 means one per core
+    ASSERT_TRUE(cfg.tls);
+    EXPECT_EQ(cfg.tls->host, "127.0.0.1");
+    EXPECT_EQ(cfg.tls->port, 2376);
+    EXPECT_EQ(cfg.tls->ca, (dir_ / "ca.pem").lexically_normal());
+    EXPECT_EQ(cfg.limits.idle_timeout, std::chrono::seconds(120));
+    ASSERT_EQ(cfg.roles.size(), 2u);
+    EXPECT_EQ(cfg.roles[0].name, "readonly");
+    EXPECT_EQ(cfg.roles[0].subjects[1], (subject{subject::kind::user, "carol"}));
+    EXPECT_EQ(cfg.roles[1].deny.size(), 2u);
+    EXPECT_EQ(cfg.users.at("alice").groups, std::vector<std::string>{"developers"});
+}
+
+struct bad_case {
+    char const* name;
+    std::string from; // text to replace in `base`
+    std::string to;
+    std::string expect; // substring of the problem list
+};
+
+class config_errors : public load_config_test, public ::testing::WithParamInterface<bad_case> {};
+
+TEST_P(config_errors, names_the_key_and_the_fix) {
+    auto const& c = GetParam();
+    std::string text = base;
+    auto const at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto const out = problems(text);
+    EXPECT_NE(out.find(c.expect), std::string::npos) << "problems were:\n" << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    table, config_errors,
+    ::testing::Values(
+        bad_case{"unknown_key", "workers = 0", "wrokers = 0", "gateway.wrokers: unknown key (did you mean \"workers\"?)"},
+        bad_case{"unknown_section", "[limits]", "[limit]", "limit: unknown key"},
+        bad_case{"wrong_type_integer", "max_connections = 10000", "max_connections = \"many\"",
+                 "limits.max_connections: expected an integer, got a string"},
+        bad_case{"wrong_type_array", "allow = [\"*\"]", "allow = \"*\"", "roles.operator.allow: expected an array of strings"},
+        bad_case{"unknown_operation", "\"SystemInfo\"", "\"ContainerRun\"",
+                 "roles.readonly.allow[2]: unknown operation \"ContainerRun\" (did you mean"},
+        bad_case{"glob_matching_nothing", "\"Plugin*\"", "\"Plugins*\"", "roles.operator.deny[0]: unknown operation"},
+        bad_case{"missing_file", "ca = \"ca.pem\"", "ca = \"nope.pem\"", "listen.tls.ca: file not found"},
+        bad_case{"missing_key", "key = \"server-key.pem\"\n", "", "listen.tls.key: missing"},
+        bad_case{"bad_address", "127.0.0.1:2376", "127.0.0.1", "listen.tls.address: \"127.0.0.1\" is not HOST:PORT"},
+        bad_case{"bad_port", "127.0.0.1:2376", "127.0.0.1:99999", "is not HOST:PORT"},
+        bad_case{"bad_upstream", "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "gateway.upstream: \"tcp://127.0.0.1:2375\" is not a unix socket URL"},
+        bad_case{"bad_duration", "\"120s\"", "\"2 minutes\"", "limits.idle_timeout: invalid duration"},
+        bad_case{"zero_duration", "\"10s\"", "\"0s\"", "limits.handshake_timeout: invalid duration"},
+        bad_case{"bad_subject", "\"user:carol\"", "\"carol\"", "roles.readonly.subjects[1]: \"carol\" is not a subject"},
+        bad_case{"missing_subjects", "subjects = [\"group:developers\"]\n", "", "roles.operator.subjects: missing"},
+        bad_case{"bad_mode", "deny = [\"Plugin*\", \"Swarm*\"]", "deny = []\nmode = \"permissive\"",
+                 "roles.operator.mode: unknown mode \"permissive\""},
+        bad_case{"workers_out_of_range", "workers = 0", "workers = -1", "gateway.workers: out of range"},
+        bad_case{"syntax", "[users.alice]", "[users.alice", "TOML syntax error"},
+        bad_case{"no_listener", "[listen.tls]", "[listen.tcp]", "listen.tcp: unknown key"}),
+    [](auto const& info) { return std::string(info.param.name); });
+
+TEST_F(load_config_test, reports_every_problem_at_once_with_line_numbers) {
+    std::string text = base;
+    text.replace(text.find("workers = 0"), 11, "wrokers = 0");
+    text.replace(text.find("\"SystemInfo\""), 12, "\"ContainerRun\"");
+    auto const out = problems(text);
+    EXPECT_NE(out.find("test.toml:5: gateway.wrokers"), std::string::npos) << out;
+    EXPECT_NE(out.find("roles.readonly.allow[2]"), std::string::npos) << out;
+}
+
+TEST_F(load_config_test, no_roles_is_an_error_not_an_open_door) {
+    auto text = base.substr(0, base.find("[roles.readonly]"));
+    EXPECT_NE(problems(text).find("roles: no roles defined"), std::string::npos);
+}
+
+TEST_F(load_config_test, missing_config_file_is_a_clear_error) {
+    try {
+        load_config(dir_ / "absent.toml");
+        FAIL() << "expected config_error";
+    } catch (config_error const& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot read the config file"), std::string::npos);
+    }
+}
+
+TEST_F(load_config_test, relative_audit_log_is_resolved_against_the_config_folder) {
+    std::string text = base;
+    text.replace(text.find("audit_log = \"-\""), 15, "audit_log = \"audit.jsonl\"");
+    EXPECT_EQ(parse(text).gateway.audit_log, (dir_ / "audit.jsonl").string());
+}
+
+} // namespace
+} // namespace dockgate::config
