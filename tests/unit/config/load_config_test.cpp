@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace dockgate::config {
@@ -141,6 +142,19 @@ TEST_F(load_config_test, reports_every_problem_at_once_with_line_numbers) {
 TEST_F(load_config_test, no_roles_is_an_error_not_an_open_door) {
     auto text = base.substr(0, base.find("[roles.readonly]"));
     EXPECT_NE(problems(text).find("roles: no roles defined"), std::string::npos);
+}
+
+TEST_F(load_config_test, the_annotated_example_in_the_repository_loads) {
+    std::filesystem::create_directories(dir_ / "pki");
+    for (auto const* f : {"pki/ca.pem", "pki/server-cert.pem", "pki/server-key.pem"})
+        std::ofstream(dir_ / f) << "x";
+    std::ifstream in(std::filesystem::path(DOCKGATE_SOURCE_DIR) / "config/examples/dockgate.toml");
+    ASSERT_TRUE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto cfg = parse(text.str());
+    EXPECT_EQ(cfg.roles.size(), 2u);
+    EXPECT_EQ(cfg.limits.write_timeout, std::chrono::seconds(120));
 }
 
 TEST_F(load_config_test, missing_config_file_is_a_clear_error) {
