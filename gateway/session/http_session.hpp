@@ -10,6 +10,7 @@
 
 #include "gateway/http/head_check.hpp"
 #include "gateway/server/runtime.hpp"
+#include "gateway/session/buffer_pool.hpp"
 #include "gateway/session/stream_traits.hpp"
 #include "gateway/session/watchdog.hpp"
 
@@ -81,8 +82,6 @@ private:
     watchdog watchdog_;
     boost::beast::flat_buffer client_buffer_;
     boost::beast::flat_buffer daemon_buffer_;
-    std::unique_ptr<char[]> relay_buffer_;  // response / daemon->client direction
-    std::unique_ptr<char[]> request_buffer_; // request body / client->daemon direction
     std::optional<boost::asio::steady_timer> pump_done_; // signalled when client->daemon ends
     bool pump_running_ = false;
     bool upstream_open_ = false;

@@ -29,8 +29,8 @@ using boost::system::error_code;
 
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Fixed relay buffers per direction: streams never buffer more than this per connection.
-inline constexpr std::size_t relay_buffer_size = 64 * 1024;
+// Request heads are read in steps this size; an idle connection's buffer shrinks back to nothing.
+inline constexpr std::size_t head_read_size = 4096;
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 
@@ -70,9 +70,7 @@ http_session<Stream>::http_session(Stream stream, policy::identity who,
     , registry_(registry)
     , id_(connection_id)
     , watchdog_(stream_.get_executor(), [this](slot) { shut_all(); })
-    , client_buffer_(snap_->cfg->limits.header_bytes + relay_buffer_size)
-    , relay_buffer_(new char[relay_buffer_size])
-    , request_buffer_(new char[relay_buffer_size]) {
+    , client_buffer_(snap_->cfg->limits.header_bytes + relay_buffer_size) {
     roles_ = snap_->policy.roles_of(who_);
     registry_.insert(this);
 }
@@ -161,7 +159,12 @@ asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& h
         idle_ = !started;
         if (idle_ && draining_)
             co_return false;
-        auto [ec, n] = co_await stream_.async_read_some(client_buffer_.prepare(relay_buffer_size), use_tuple);
+        if (idle_) {
+            // Between requests hold no memory beyond the TLS state: give buffers back.
+            client_buffer_.shrink_to_fit();
+            daemon_buffer_.shrink_to_fit();
+        }
+        auto [ec, n] = co_await stream_.async_read_some(client_buffer_.prepare(head_read_size), use_tuple);
         idle_ = false;
         if (ec)
             co_return false; // peer closed or deadline: nothing to answer
@@ -363,7 +366,8 @@ asio::awaitable<void> http_session<Stream>::relay_request_body(std::shared_ptr<e
     auto& limits = snap_->cfg->limits;
     auto& p = *x->request;
     auto& body = p.get().body();
-    char* const buf = request_buffer_.get();
+    auto const owned = take_relay_buffer();
+    char* const buf = owned.get();
     while (!closed_) {
         if (!p.is_done()) {
             body.data = buf;
@@ -416,7 +420,8 @@ asio::awaitable<bool> http_session<Stream>::relay_response_body(exchange& x) {
     auto& p = *x.response;
     auto& sr = *x.response_writer;
     auto& body = p.get().body();
-    char* const buf = relay_buffer_.get();
+    auto const owned = take_relay_buffer();
+    char* const buf = owned.get();
     while (!sr.is_done()) {
         if (!p.is_done()) {
             body.data = buf;
@@ -462,7 +467,8 @@ asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
         stream_.get_executor(), [self = this->shared_from_this()] { return self->pump_client_to_daemon(); },
         asio::detached);
 
-    char* const buf = relay_buffer_.get();
+    auto const owned = take_relay_buffer();
+    char* const buf = owned.get();
     if (daemon_buffer_.size() > 0) {
         watchdog_.set(slot::client_write, limits.write_timeout);
         auto [ec, n] = co_await asio::async_write(stream_, daemon_buffer_.data(), use_tuple);
@@ -503,7 +509,8 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon() {
 template <class Stream>
 asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
     auto& limits = snap_->cfg->limits;
-    char* const buf = request_buffer_.get();
+    auto const owned = take_relay_buffer();
+    char* const buf = owned.get();
     if (client_buffer_.size() > 0) {
         watchdog_.set(slot::daemon_io, limits.write_timeout);
         auto [ec, n] = co_await asio::async_write(upstream_, client_buffer_.data(), use_tuple);

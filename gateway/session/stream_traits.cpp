@@ -8,9 +8,12 @@ namespace dockgate::session {
 namespace asio = boost::asio;
 
 asio::awaitable<void> graceful_close(tls_stream& s) {
-    // Sends close_notify; the peer's reply (or its EOF) ends the wait.
-    co_await s.async_shutdown(asio::as_tuple(asio::use_awaitable));
+    // close_notify then FIN; the peer's close_notify is not waited for (RFC 8446 6.1 allows it).
+    s.send_close_notify();
+    boost::system::error_code ec;
+    s.next_layer().shutdown(asio::socket_base::shutdown_send, ec);
     close_now(s);
+    co_return;
 }
 
 asio::awaitable<void> graceful_close(unix_stream& s) {

@@ -5,11 +5,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include "gateway/tls/tls_socket.hpp"
 
 namespace dockgate::session {
 
-using tls_stream = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
+using tls_stream = tls::tls_socket;
 using unix_stream = boost::asio::local::stream_protocol::socket;
 
 /// Closes the underlying socket at once; pending operations complete with an error.

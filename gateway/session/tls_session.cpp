@@ -50,7 +50,7 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_
         if (auto s = weak.lock())
             close_now(*s);
     });
-    auto [ec] = co_await stream->async_handshake(asio::ssl::stream_base::server, use_tuple);
+    auto [ec] = co_await stream->async_handshake(use_tuple);
     deadline.cancel();
     if (ec) {
         spdlog::info("conn {} from {}: TLS handshake failed: {}", id, peer, describe_handshake_failure(*stream, ec));
@@ -77,7 +77,7 @@ void start_tls_connection(asio::ip::tcp::socket socket, std::shared_ptr<asio::ss
     error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
-    auto stream = std::make_shared<tls_stream>(std::move(socket), *tls);
+    auto stream = std::make_shared<tls_stream>(std::move(socket), tls->native_handle());
     asio::co_spawn(ex, handshake(std::move(stream), std::move(snap), services, registry),
                    asio::detached);
 }

@@ -45,7 +45,9 @@ std::shared_ptr<ssl::context> make_server_context(config::tls_listener const& tl
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                     SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                     SSL_OP_NO_TICKET);
-    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // Idle connections give their record buffers back; writes behave like write_some.
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1)
         throw std::runtime_error("TLS: cipher list rejected: " + openssl_error());
 
