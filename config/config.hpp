@@ -27,6 +27,13 @@ struct tls_listener {
     std::string host;
     std::uint16_t port = 0;
     std::filesystem::path ca, cert, key; // absolute (resolved against the config's folder)
+    std::optional<std::filesystem::path> crl; // PEM, one CRL per CA in force
+};
+
+struct admin_listener {
+    std::string address;
+    std::string host;
+    std::uint16_t port = 0;
 };
 
 struct limits_section {
@@ -65,6 +72,7 @@ struct config {
     std::filesystem::path source; // the file it was read from
     gateway_section gateway;
     std::optional<tls_listener> tls;
+    std::optional<admin_listener> admin;
     limits_section limits;
     std::map<std::string, user_entry> users;
     std::vector<role> roles; // in file order
@@ -80,6 +88,9 @@ public:
 private:
     std::vector<std::string> problems_;
 };
+
+/// Every file the config depends on (itself, TLS material, CRL), for change watching.
+std::vector<std::filesystem::path> watched_files(config const& cfg);
 
 /// Reads and validates a config file. Relative paths inside are resolved against the file's
 /// folder; referenced files must exist. Throws config_error.

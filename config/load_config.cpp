@@ -273,7 +273,7 @@ void read_listen(reader& r, toml::table const& root, config& cfg) {
             r.problem(listen, "listen", "no listener configured (add [listen.tls] with address, ca, cert and key)");
         return;
     }
-    r.only_keys(*t, "listen.tls", {"address", "ca", "cert", "key"});
+    r.only_keys(*t, "listen.tls", {"address", "ca", "cert", "key", "crl"});
     tls_listener tls;
     if (auto addr = r.string(*t, "listen.tls", "address")) {
         if (auto hp = split_address(*addr)) {
@@ -289,12 +289,33 @@ void read_listen(reader& r, toml::table const& root, config& cfg) {
     auto ca = r.file(*t, "listen.tls", "ca", true);
     auto cert = r.file(*t, "listen.tls", "cert", true);
     auto key = r.file(*t, "listen.tls", "key", true);
-    if (ca && cert && key && !tls.host.empty()) {
+    auto crl = r.file(*t, "listen.tls", "crl", false);
+    if (ca && cert && key && !tls.host.empty() && (crl || t->get("crl") == nullptr)) {
         tls.ca = *ca;
         tls.cert = *cert;
         tls.key = *key;
+        tls.crl = crl;
         cfg.tls = std::move(tls);
     }
+}
+
+void read_admin(reader& r, toml::table const& root, config& cfg) {
+    auto const* t = r.table(root, "", "admin");
+    if (t == nullptr)
+        return;
+    r.only_keys(*t, "admin", {"address"});
+    auto addr = r.string(*t, "admin", "address");
+    if (!addr) {
+        if (t->get("address") == nullptr)
+            r.problem(t, "admin.address", "missing (write e.g. \"127.0.0.1:9102\", or remove [admin] to turn it off)");
+        return;
+    }
+    auto hp = split_address(*addr);
+    if (!hp) {
+        r.problem(t->get("address"), "admin.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"127.0.0.1:9102\")");
+        return;
+    }
+    cfg.admin = admin_listener{*addr, hp->first, hp->second};
 }
 
 void read_limits(reader& r, toml::table const& root, config& cfg) {
@@ -442,10 +463,11 @@ config parse_config(std::string_view text, std::filesystem::path const& base_dir
         throw config_error({out.str()});
     }
     reader r(name, base_dir);
-    r.only_keys(root, "", {"gateway", "listen", "limits", "users", "roles"});
+    r.only_keys(root, "", {"gateway", "listen", "admin", "limits", "users", "roles"});
     config cfg;
     read_gateway(r, root, cfg);
     read_listen(r, root, cfg);
+    read_admin(r, root, cfg);
     read_limits(r, root, cfg);
     read_users(r, root, cfg);
     read_roles(r, root, cfg);
@@ -454,6 +476,18 @@ config parse_config(std::string_view text, std::filesystem::path const& base_dir
     if (cfg.gateway.workers == 0)
         cfg.gateway.workers = std::max(1u, std::thread::hardware_concurrency());
     return cfg;
+}
+
+std::vector<std::filesystem::path> watched_files(config const& cfg) {
+    std::vector<std::filesystem::path> files;
+    if (!cfg.source.empty())
+        files.push_back(cfg.source);
+    if (cfg.tls) {
+        files.insert(files.end(), {cfg.tls->ca, cfg.tls->cert, cfg.tls->key});
+        if (cfg.tls->crl)
+            files.push_back(*cfg.tls->crl);
+    }
+    return files;
 }
 
 config load_config(std::filesystem::path const& file) {

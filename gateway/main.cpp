@@ -3,7 +3,6 @@
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "gateway/server/server.hpp"
-#include "gateway/tls/tls_context.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -22,12 +21,9 @@ std::string join(std::vector<std::string> const& items) {
 }
 
 // Loads the config and everything it points at (TLS material included), printing problems.
-std::shared_ptr<config::config const> load_checked(std::string const& file) {
+std::shared_ptr<server::snapshot const> load_checked(std::string const& file) {
     try {
-        auto cfg = std::make_shared<config::config const>(config::load_config(file));
-        if (cfg->tls)
-            tls::make_server_context(*cfg->tls);
-        return cfg;
+        return server::load_snapshot(file);
     } catch (config::config_error const& e) {
         for (auto const& p : e.problems())
             std::cerr << "config: " << p << '\n';
@@ -39,13 +35,17 @@ std::shared_ptr<config::config const> load_checked(std::string const& file) {
 }
 
 int check_config(std::string const& file) {
-    auto cfg = load_checked(file);
-    if (!cfg)
+    auto snap = load_checked(file);
+    if (!snap)
         return 1;
+    auto const& cfg = snap->cfg;
     std::cout << file << ": OK\n";
     std::cout << "upstream: unix://" << cfg->gateway.upstream_socket.string() << '\n';
     if (cfg->tls)
-        std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string() << ")\n";
+        std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string()
+                  << (cfg->tls->crl ? ", crl " + cfg->tls->crl->string() : std::string(", no CRL")) << ")\n";
+    if (cfg->admin)
+        std::cout << "admin: http://" << cfg->admin->address << " (/healthz, /metrics)\n";
     std::cout << "workers: " << cfg->gateway.workers << ", max_connections: " << cfg->limits.max_connections
               << '\n';
     for (auto const& r : cfg->roles) {
@@ -89,14 +89,14 @@ int main(int argc, char** argv) {
         std::cerr << "dockgate: nothing to do: give --config FILE to run the gateway, or see --help\n";
         return 1;
     }
-    auto cfg = load_checked(config_file);
-    if (!cfg)
+    auto snap = load_checked(config_file);
+    if (!snap)
         return 1;
-    init_logging(log_level.empty() ? cfg->gateway.log_level : log_level);
+    init_logging(log_level.empty() ? snap->cfg->gateway.log_level : log_level);
     try {
         spdlog::info("dockgate {} starting: upstream unix://{}, {} worker(s)", DOCKGATE_VERSION,
-                     cfg->gateway.upstream_socket.string(), cfg->gateway.workers);
-        return server::run(cfg);
+                     snap->cfg->gateway.upstream_socket.string(), snap->cfg->gateway.workers);
+        return server::run(snap);
     } catch (std::exception const& e) {
         spdlog::critical("{}", e.what());
         return 1;

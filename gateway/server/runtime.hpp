@@ -1,10 +1,12 @@
 #pragma once
-// What every session shares: the immutable snapshot of config and policy, and the services
-// that outlive sessions (audit log, connection ids, per-worker session registry).
+// What every session shares: the immutable snapshot of config, policy and TLS material, and
+// the services that outlive sessions (audit log, metrics, connection ids, session registry).
 
 #include "config/config.hpp"
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/policy/policy_engine.hpp"
+#include "gateway/server/metrics.hpp"
+#include "gateway/tls/tls_context.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -13,13 +15,20 @@
 
 namespace dockgate::server {
 
+/// One consistent view of the configuration. Built whole on startup and on every reload,
+/// validated before use, then swapped in atomically; never modified.
 struct snapshot {
-    explicit snapshot(std::shared_ptr<config::config const> c) : cfg(std::move(c)), policy(*cfg) {}
+    explicit snapshot(std::shared_ptr<config::config const> c);
     std::shared_ptr<config::config const> cfg;
     policy::policy_engine policy;
+    std::shared_ptr<tls::tls_material const> tls; // null when there is no TLS listener
 };
 
-/// A live connection, as the server sees it for draining. Called on the session's own thread.
+/// Loads a config file and everything it names into a new snapshot. Throws config_error or
+/// std::runtime_error naming the key and the problem.
+std::shared_ptr<snapshot const> load_snapshot(std::filesystem::path const& file);
+
+/// A live connection, as the server sees it. Called on the session's own thread.
 class session_handle {
 public:
     virtual ~session_handle() = default;
@@ -27,6 +36,9 @@ public:
     virtual void drain() = 0;
     /// Close at once.
     virtual void abort() = 0;
+    /// A new snapshot is in force: close if the caller's credential or roles no longer hold
+    /// under it, else use it for the next requests.
+    virtual void revalidate(std::shared_ptr<snapshot const> next) = 0;
 };
 
 /// Sessions of one worker thread; touched only from that thread.
@@ -34,6 +46,7 @@ using session_registry = std::unordered_set<session_handle*>;
 
 struct services {
     audit::audit_log* audit = nullptr;
+    server::metrics metrics;
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<std::uint64_t> open_connections{0};
     std::atomic<bool> draining{false};

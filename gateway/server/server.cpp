@@ -1,9 +1,11 @@
 #include "gateway/server/server.hpp"
 
+#include "gateway/server/admin.hpp"
+#include "gateway/server/file_watcher.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/tls_session.hpp"
-#include "gateway/tls/tls_context.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,13 +13,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <vector>
 #include <thread>
+#include <vector>
 
 namespace dockgate::server {
 
@@ -27,6 +28,11 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Certificates expire without any file changing: live connections are re-checked this often.
+constexpr auto revalidation_period = std::chrono::seconds(60);
+// Editors and deploy tools write in bursts; one reload per burst.
+constexpr auto reload_debounce = std::chrono::milliseconds(300);
+
 struct worker {
     asio::io_context io{1};
     session_registry sessions; // only touched on this worker's thread
@@ -35,18 +41,26 @@ struct worker {
 
 class gateway_server {
 public:
-    explicit gateway_server(std::shared_ptr<config::config const> cfg)
-        : snap_(std::make_shared<snapshot>(cfg))
-        , audit_(cfg->gateway.audit_log)
+    explicit gateway_server(std::shared_ptr<snapshot const> initial)
+        : current_(initial)
+        , audit_(initial->cfg->gateway.audit_log)
         , signals_(main_io_, SIGINT, SIGTERM, SIGHUP)
-        , drain_timer_(main_io_) {
+        , drain_timer_(main_io_)
+        , revalidate_timer_(main_io_)
+        , watcher_(main_io_, reload_debounce, [this] { reload("a watched file changed"); }) {
         services_.audit = &audit_;
-        if (cfg->tls) {
-            tls_ctx_ = tls::make_server_context(*cfg->tls);
-            bind_tls(*cfg->tls);
+        auto const& cfg = *initial->cfg;
+        if (cfg.tls)
+            bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address", cfg.tls->address);
+        if (cfg.admin) {
+            bind(admin_acceptor_, cfg.admin->host, cfg.admin->port, "admin.address", cfg.admin->address);
+            spdlog::info("admin endpoint (/healthz, /metrics) on http://{}", cfg.admin->address);
         }
-        for (unsigned i = 0; i < cfg->gateway.workers; ++i)
+        if (cfg.tls)
+            spdlog::info("listening for mutual TLS on {}", cfg.tls->address);
+        for (unsigned i = 0; i < cfg.gateway.workers; ++i)
             workers_.push_back(std::make_unique<worker>());
+        watcher_.watch(config::watched_files(cfg));
     }
 
     int run() {
@@ -56,8 +70,14 @@ public:
                 io.run();
             });
         }
-        asio::co_spawn(main_io_, accept_loop(), asio::detached);
+        if (tls_acceptor_.is_open())
+            asio::co_spawn(main_io_, accept_loop(), asio::detached);
+        if (admin_acceptor_.is_open())
+            asio::co_spawn(main_io_,
+                           serve_admin(admin_acceptor_, services_.metrics, [this] { return current_.load(); }),
+                           asio::detached);
         wait_signal();
+        schedule_revalidation();
         main_io_.run();
         for (auto& w : workers_) {
             w->io.stop();
@@ -70,27 +90,27 @@ public:
     }
 
 private:
-    void bind_tls(config::tls_listener const& tls) {
+    static void bind(tcp::acceptor& acceptor, std::string const& host, std::uint16_t port, char const* key,
+                     std::string const& written) {
         error_code ec;
-        auto const address = asio::ip::make_address(tls.host, ec);
+        auto const address = asio::ip::make_address(host, ec);
         if (ec)
-            throw std::runtime_error("listen.tls.address: \"" + tls.host + "\" is not an IP address (use e.g. 0.0.0.0 or 127.0.0.1)");
-        tcp::endpoint const ep(address, tls.port);
-        acceptor_.open(ep.protocol());
-        acceptor_.set_option(tcp::acceptor::reuse_address(true));
-        acceptor_.bind(ep, ec);
+            throw std::runtime_error(std::string(key) + ": \"" + host +
+                                     "\" is not an IP address (use e.g. 0.0.0.0 or 127.0.0.1)");
+        tcp::endpoint const ep(address, port);
+        acceptor.open(ep.protocol());
+        acceptor.set_option(tcp::acceptor::reuse_address(true));
+        acceptor.bind(ep, ec);
         if (ec)
-            throw std::runtime_error("listen.tls.address: cannot listen on " + tls.address + ": " + ec.message());
-        acceptor_.listen(asio::socket_base::max_listen_connections);
-        spdlog::info("listening for mutual TLS on {}", tls.address);
+            throw std::runtime_error(std::string(key) + ": cannot listen on " + written + ": " + ec.message());
+        acceptor.listen(asio::socket_base::max_listen_connections);
     }
 
     asio::awaitable<void> accept_loop() {
         std::size_t next = 0;
-        auto const max = snap_->cfg->limits.max_connections;
-        while (acceptor_.is_open()) {
+        while (tls_acceptor_.is_open()) {
             auto& w = *workers_[next++ % workers_.size()];
-            auto [ec, socket] = co_await acceptor_.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
+            auto [ec, socket] = co_await tls_acceptor_.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 if (ec == asio::error::operation_aborted)
                     co_return;
@@ -100,6 +120,8 @@ private:
                 co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
                 continue;
             }
+            auto snap = current_.load();
+            auto const max = snap->cfg->limits.max_connections;
             if (services_.open_connections.fetch_add(1, std::memory_order_relaxed) >= max) {
                 services_.open_connections.fetch_sub(1, std::memory_order_relaxed);
                 if (refusals_++ % 1000 == 0)
@@ -108,8 +130,8 @@ private:
                 socket.close(ignored);
                 continue;
             }
-            asio::post(w.io, [this, &w, s = std::move(socket)]() mutable {
-                session::start_tls_connection(std::move(s), tls_ctx_, snap_, services_, w.sessions);
+            asio::post(w.io, [this, &w, s = std::move(socket), snap = std::move(snap)]() mutable {
+                session::start_tls_connection(std::move(s), std::move(snap), services_, w.sessions);
             });
         }
     }
@@ -119,7 +141,7 @@ private:
             if (ec)
                 return;
             if (signo == SIGHUP) {
-                spdlog::warn("SIGHUP: this version applies configuration changes on restart only");
+                reload("SIGHUP");
                 wait_signal();
                 return;
             }
@@ -127,47 +149,104 @@ private:
         });
     }
 
-    void begin_shutdown(int signo) {
-        spdlog::info("signal {}: no new connections; finishing requests in flight (up to {})", signo,
-                     format_duration(snap_->cfg->gateway.shutdown_timeout));
-        services_.draining = true;
-        error_code ec;
-        acceptor_.close(ec);
+    // Builds and validates a new snapshot; swaps it in only if everything in it is good.
+    void reload(char const* why) {
+        if (services_.draining)
+            return;
+        auto const old = current_.load();
+        std::shared_ptr<snapshot const> next;
+        try {
+            next = load_snapshot(old->cfg->source);
+        } catch (config::config_error const& e) {
+            services_.metrics.count_reload(false);
+            spdlog::error("reload ({}) refused, the previous configuration stays in force:", why);
+            for (auto const& p : e.problems())
+                spdlog::error("  {}", p);
+            return;
+        } catch (std::exception const& e) {
+            services_.metrics.count_reload(false);
+            spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why, e.what());
+            return;
+        }
+        warn_about_restart_only_changes(*old->cfg, *next->cfg);
+        current_.store(next);
+        services_.metrics.count_reload(true);
+        watcher_.watch(config::watched_files(*next->cfg));
+        spdlog::info("reload ({}): new configuration in force; re-checking open connections", why);
+        revalidate_all(next);
+    }
+
+    static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
+        auto addr = [](auto const& opt) { return opt ? opt->address : std::string("(none)"); };
+        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) ||
+            a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log)
+            spdlog::warn("reload: listener addresses, gateway.workers and gateway.audit_log change on restart only");
+    }
+
+    void revalidate_all(std::shared_ptr<snapshot const> next) {
         for (auto& wp : workers_) {
             auto& w = *wp;
-            asio::post(w.io, [&w] {
-                // drain() may close and so unregister sessions: iterate over a copy.
+            asio::post(w.io, [&w, next] {
+                // revalidate() may close and so unregister sessions: iterate over a copy.
                 auto const sessions = std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
                 for (auto* s : sessions) {
                     if (w.sessions.count(s) != 0)
-                        s->drain();
+                        s->revalidate(next);
                 }
             });
         }
-        deadline_ = std::chrono::steady_clock::now() + snap_->cfg->gateway.shutdown_timeout;
+    }
+
+    void schedule_revalidation() {
+        revalidate_timer_.expires_after(revalidation_period);
+        revalidate_timer_.async_wait([this](error_code ec) {
+            if (ec || services_.draining)
+                return;
+            revalidate_all(current_.load());
+            schedule_revalidation();
+        });
+    }
+
+    template <class F>
+    void for_each_session(F f) {
+        for (auto& wp : workers_) {
+            auto& w = *wp;
+            asio::post(w.io, [&w, f] {
+                auto const sessions = std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
+                for (auto* s : sessions) {
+                    if (w.sessions.count(s) != 0)
+                        f(*s);
+                }
+            });
+        }
+    }
+
+    void begin_shutdown(int signo) {
+        auto const snap = current_.load();
+        spdlog::info("signal {}: no new connections; finishing requests in flight (up to {})", signo,
+                     format_duration(snap->cfg->gateway.shutdown_timeout));
+        services_.draining = true;
+        error_code ec;
+        tls_acceptor_.close(ec);
+        admin_acceptor_.close(ec);
+        revalidate_timer_.cancel();
+        for_each_session([](session_handle& s) { s.drain(); });
+        deadline_ = std::chrono::steady_clock::now() + snap->cfg->gateway.shutdown_timeout;
         poll_drained();
     }
 
     void poll_drained() {
-        if (services_.open_connections.load() == 0 || std::chrono::steady_clock::now() >= deadline_) {
-            if (services_.open_connections.load() != 0) {
-                spdlog::warn("shutdown_timeout reached: closing {} connection(s)", services_.open_connections.load());
-                for (auto& wp : workers_) {
-                    auto& w = *wp;
-                    asio::post(w.io, [&w] {
-                        auto const sessions = std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
-                        for (auto* s : sessions) {
-                            if (w.sessions.count(s) != 0)
-                                s->abort();
-                        }
-                    });
-                }
-                // Give the aborts a moment to run before the loops stop.
-                drain_timer_.expires_after(std::chrono::milliseconds(200));
-                drain_timer_.async_wait([this](error_code) { main_io_.stop(); });
-                return;
-            }
+        auto const open = services_.open_connections.load();
+        if (open == 0) {
             main_io_.stop();
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline_) {
+            spdlog::warn("gateway.shutdown_timeout reached: closing {} connection(s)", open);
+            for_each_session([](session_handle& s) { s.abort(); });
+            // Give the aborts a moment to run before the loops stop.
+            drain_timer_.expires_after(std::chrono::milliseconds(200));
+            drain_timer_.async_wait([this](error_code) { main_io_.stop(); });
             return;
         }
         drain_timer_.expires_after(std::chrono::milliseconds(50));
@@ -178,13 +257,15 @@ private:
     }
 
     asio::io_context main_io_{1};
-    std::shared_ptr<snapshot const> snap_;
+    std::atomic<std::shared_ptr<snapshot const>> current_;
     audit::audit_log audit_;
     services services_;
-    std::shared_ptr<asio::ssl::context> tls_ctx_;
-    tcp::acceptor acceptor_{main_io_};
+    tcp::acceptor tls_acceptor_{main_io_};
+    tcp::acceptor admin_acceptor_{main_io_};
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer revalidate_timer_;
+    file_watcher watcher_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::chrono::steady_clock::time_point deadline_;
     std::uint64_t refusals_ = 0;
@@ -192,9 +273,9 @@ private:
 
 } // namespace
 
-int run(std::shared_ptr<config::config const> cfg) {
+int run(std::shared_ptr<snapshot const> initial) {
     std::signal(SIGPIPE, SIG_IGN);
-    gateway_server server(std::move(cfg));
+    gateway_server server(std::move(initial));
     return server.run();
 }
 

@@ -22,6 +22,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,13 +30,20 @@
 
 namespace dockgate::session {
 
+/// Re-checks the transport credential (certificate chain, SSH key) against a new snapshot:
+/// the reason it no longer holds, or nullopt.
+using credential_check = std::function<std::optional<std::string>(server::snapshot const&)>;
+
 template <class Stream>
 class http_session : public std::enable_shared_from_this<http_session<Stream>>,
                      public server::session_handle {
 public:
-    http_session(Stream stream, policy::identity who, std::shared_ptr<server::snapshot const> snap,
-                 server::services& services, server::session_registry& registry,
-                 std::uint64_t connection_id);
+    /// `credential_groups` are the groups the credential itself carries (certificate O values);
+    /// `who.groups` adds the configured ones and is recomputed on every new snapshot.
+    http_session(Stream stream, policy::identity who, std::vector<std::string> credential_groups,
+                 credential_check check, server::transport kind,
+                 std::shared_ptr<server::snapshot const> snap, server::services& services,
+                 server::session_registry& registry, std::uint64_t connection_id);
     ~http_session() override;
 
     /// Starts serving on the stream's executor. Call once, from the worker thread.
@@ -43,6 +51,7 @@ public:
 
     void drain() override;
     void abort() override;
+    void revalidate(std::shared_ptr<server::snapshot const> next) override;
 
 private:
     using request_parser = http::request_parser;
@@ -74,6 +83,9 @@ private:
     Stream stream_;
     boost::asio::local::stream_protocol::socket upstream_;
     policy::identity who_;
+    std::vector<std::string> credential_groups_;
+    credential_check check_;
+    server::transport kind_;
     std::vector<std::string> roles_;
     std::shared_ptr<server::snapshot const> snap_;
     server::services& services_;

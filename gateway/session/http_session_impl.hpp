@@ -59,12 +59,16 @@ struct http_session<Stream>::exchange {
 
 template <class Stream>
 http_session<Stream>::http_session(Stream stream, policy::identity who,
-                                   std::shared_ptr<server::snapshot const> snap,
+                                   std::vector<std::string> credential_groups, credential_check check,
+                                   server::transport kind, std::shared_ptr<server::snapshot const> snap,
                                    server::services& services, server::session_registry& registry,
                                    std::uint64_t connection_id)
     : stream_(std::move(stream))
     , upstream_(stream_.get_executor())
     , who_(std::move(who))
+    , credential_groups_(std::move(credential_groups))
+    , check_(std::move(check))
+    , kind_(kind)
     , snap_(std::move(snap))
     , services_(services)
     , registry_(registry)
@@ -73,12 +77,38 @@ http_session<Stream>::http_session(Stream stream, policy::identity who,
     , client_buffer_(snap_->cfg->limits.header_bytes + relay_buffer_size) {
     roles_ = snap_->policy.roles_of(who_);
     registry_.insert(this);
+    services_.metrics.opened(kind_);
 }
 
 template <class Stream>
 http_session<Stream>::~http_session() {
     registry_.erase(this);
+    services_.metrics.closed(kind_);
     services_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+template <class Stream>
+void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> next) {
+    if (closed_)
+        return;
+    if (check_) {
+        if (auto why = check_(*next)) {
+            spdlog::info("conn {} ({} {}): closing: credential no longer valid: {}", id_, who_.transport, who_.user,
+                         *why);
+            shut_all();
+            return;
+        }
+    }
+    who_.groups = policy::resolve_groups(*next->cfg, who_.user, credential_groups_);
+    roles_ = next->policy.roles_of(who_);
+    if (roles_.empty()) {
+        spdlog::info("conn {} ({} {}): closing: no role is granted to this identity any more", id_, who_.transport,
+                     who_.user);
+        shut_all();
+        return;
+    }
+    // Requests in flight keep the snapshot they started with (they hold a reference).
+    snap_ = std::move(next);
 }
 
 template <class Stream>
@@ -129,7 +159,8 @@ asio::awaitable<void> http_session<Stream>::run() {
 // connection should end (peer closed, deadline, or an invalid head already answered).
 template <class Stream>
 asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& head_length) {
-    auto const& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this waits
+    auto const& limits = pin->cfg->limits;
     auto const limit = static_cast<std::size_t>(limits.header_bytes);
     // The whole head must arrive within header_timeout of its first byte (no slowloris);
     // between requests the connection may sit idle for idle_timeout.
@@ -244,7 +275,7 @@ template <class Stream>
 asio::awaitable<bool> http_session<Stream>::connect_upstream(exchange& x) {
     if (upstream_open_)
         co_return true;
-    auto const& path = snap_->cfg->gateway.upstream_socket;
+    auto const path = snap_->cfg->gateway.upstream_socket;
     watchdog_.set(slot::daemon_io, snap_->cfg->limits.upstream_connect_timeout);
     auto [ec] = co_await upstream_.async_connect(asio::local::stream_protocol::endpoint(path.string()), use_tuple);
     watchdog_.clear(slot::daemon_io);
@@ -271,7 +302,8 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     auto& x = *shared_x;
     if (!co_await connect_upstream(x))
         co_return false;
-    auto& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this runs
+    auto const& limits = pin->cfg->limits;
     x.request->get().body().data = nullptr;
     x.request->get().body().size = 0;
     x.request->get().body().more = !x.request->is_done();
@@ -363,7 +395,8 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
 // daemon slows the client down (backpressure), nothing piles up in memory.
 template <class Stream>
 asio::awaitable<void> http_session<Stream>::relay_request_body(std::shared_ptr<exchange> x) {
-    auto& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this runs
+    auto const& limits = pin->cfg->limits;
     auto& p = *x->request;
     auto& body = p.get().body();
     auto const owned = take_relay_buffer();
@@ -416,7 +449,8 @@ asio::awaitable<void> http_session<Stream>::relay_request_body(std::shared_ptr<e
 
 template <class Stream>
 asio::awaitable<bool> http_session<Stream>::relay_response_body(exchange& x) {
-    auto& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this runs
+    auto const& limits = pin->cfg->limits;
     auto& p = *x.response;
     auto& sr = *x.response_writer;
     auto& body = p.get().body();
@@ -458,7 +492,8 @@ asio::awaitable<bool> http_session<Stream>::relay_response_body(exchange& x) {
 // delivers EOF to cat and still receives its output.
 template <class Stream>
 asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
-    auto& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this runs
+    auto const& limits = pin->cfg->limits;
     // Bytes that arrived with the heads belong to the streams.
     x.body_finished = true;
     pump_done_.emplace(stream_.get_executor(), asio::steady_timer::time_point::max());
@@ -508,7 +543,8 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon() {
 
 template <class Stream>
 asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
-    auto& limits = snap_->cfg->limits;
+    auto const pin = snap_; // a reload may swap snap_ while this runs
+    auto const& limits = pin->cfg->limits;
     auto const owned = take_relay_buffer();
     char* const buf = owned.get();
     if (client_buffer_.size() > 0) {
@@ -551,6 +587,7 @@ asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status, 
 
 template <class Stream>
 void http_session<Stream>::audit(exchange const& x) {
+    services_.metrics.count_request(x.operation, x.decision_name);
     if (services_.audit == nullptr)
         return;
     audit::audit_record r;

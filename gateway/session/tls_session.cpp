@@ -1,6 +1,7 @@
 #include "gateway/session/tls_session.hpp"
 
 #include "gateway/session/http_session_impl.hpp"
+#include "common/x509_name.hpp"
 #include "gateway/tls/peer_identity.hpp"
 
 #include <openssl/err.h>
@@ -12,17 +13,46 @@ template class http_session<tls_stream>;
 
 namespace {
 
-std::string describe_handshake_failure(tls_stream& stream, error_code const& ec) {
-    long const verify = SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK)
-        return std::string("client certificate rejected: ") + X509_verify_cert_error_string(verify);
-    return ec.message();
+using server::handshake_failure;
+
+handshake_failure classify(long verify, bool timed_out, bool had_cert) {
+    if (timed_out)
+        return handshake_failure::timeout;
+    switch (verify) {
+    case X509_V_OK:
+        return had_cert ? handshake_failure::protocol : handshake_failure::no_certificate;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return handshake_failure::expired;
+    case X509_V_ERR_CERT_REVOKED:
+        return handshake_failure::revoked;
+    default:
+        return handshake_failure::untrusted;
+    }
 }
 
-// The SSL object holds its own reference to the context, so the context may be swapped
-// (reload) while this connection is open.
-asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_ptr<server::snapshot const> snap, server::services& services,
-                                server::session_registry& registry) {
+// The verified chain, kept to re-check the connection when CAs, CRLs or time move on.
+struct peer_chain {
+    dockgate::x509_ptr leaf;
+    STACK_OF(X509) * chain = nullptr;
+    ~peer_chain() { sk_X509_pop_free(chain, X509_free); }
+};
+
+credential_check make_check(SSL* ssl) {
+    auto held = std::make_shared<peer_chain>();
+    if (X509* leaf = SSL_get1_peer_certificate(ssl))
+        held->leaf.reset(leaf);
+    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
+        held->chain = X509_chain_up_ref(chain);
+    return [held](server::snapshot const& next) -> std::optional<std::string> {
+        if (!next.tls)
+            return std::string("the TLS listener was removed");
+        return tls::reverify(*next.tls, held->leaf.get(), held->chain);
+    };
+}
+
+asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_ptr<server::snapshot const> snap,
+                                server::services& services, server::session_registry& registry) {
     auto const id = services.next_connection_id.fetch_add(1, std::memory_order_relaxed);
     std::string peer = "?";
     {
@@ -42,44 +72,57 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_
         }
     } guard{services, handed_over};
 
+    bool timed_out = false;
     asio::steady_timer deadline(stream->get_executor());
     deadline.expires_after(snap->cfg->limits.handshake_timeout);
-    deadline.async_wait([weak = std::weak_ptr<tls_stream>(stream)](error_code ec) {
+    deadline.async_wait([weak = std::weak_ptr<tls_stream>(stream), &timed_out](error_code ec) {
         if (ec)
             return;
-        if (auto s = weak.lock())
+        if (auto s = weak.lock()) {
+            timed_out = true;
             close_now(*s);
+        }
     });
     auto [ec] = co_await stream->async_handshake(use_tuple);
     deadline.cancel();
     if (ec) {
-        spdlog::info("conn {} from {}: TLS handshake failed: {}", id, peer, describe_handshake_failure(*stream, ec));
+        SSL* ssl = stream->native_handle();
+        long const verify = SSL_get_verify_result(ssl);
+        bool const had_cert = SSL_get0_peer_certificate(ssl) != nullptr;
+        services.metrics.count_handshake_failure(classify(verify, timed_out, had_cert));
+        std::string why = timed_out ? "no handshake within limits.handshake_timeout" : ec.message();
+        if (verify != X509_V_OK)
+            why = std::string("client certificate rejected: ") + X509_verify_cert_error_string(verify);
+        else if (!had_cert && !timed_out)
+            why = "no client certificate (" + ec.message() + ")";
+        spdlog::info("conn {} from {}: TLS handshake failed: {}", id, peer, why);
         close_now(*stream);
         co_return;
     }
-    auto who = tls::peer_identity(stream->native_handle(), *snap->cfg, peer);
-    if (!who) {
+    auto tls_peer = tls::peer_identity(stream->native_handle(), *snap->cfg, peer);
+    if (!tls_peer) {
+        services.metrics.count_handshake_failure(handshake_failure::untrusted);
         spdlog::info("conn {} from {}: client certificate has no usable subject CN; closing", id, peer);
         close_now(*stream);
         co_return;
     }
+    auto check = make_check(stream->native_handle());
     handed_over = true;
-    auto session = std::make_shared<http_session<tls_stream>>(std::move(*stream), std::move(*who), std::move(snap),
-                                                              services, registry, id);
+    auto session = std::make_shared<http_session<tls_stream>>(
+        std::move(*stream), std::move(tls_peer->who), std::move(tls_peer->cert_groups), std::move(check),
+        server::transport::tls, std::move(snap), services, registry, id);
     session->start();
 }
 
 } // namespace
 
-void start_tls_connection(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
-                          std::shared_ptr<server::snapshot const> snap, server::services& services,
-                          server::session_registry& registry) {
+void start_tls_connection(asio::ip::tcp::socket socket, std::shared_ptr<server::snapshot const> snap,
+                          server::services& services, server::session_registry& registry) {
     error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
-    auto stream = std::make_shared<tls_stream>(std::move(socket), tls->native_handle());
-    asio::co_spawn(ex, handshake(std::move(stream), std::move(snap), services, registry),
-                   asio::detached);
+    auto stream = std::make_shared<tls_stream>(std::move(socket), snap->tls->ctx.get());
+    asio::co_spawn(ex, handshake(std::move(stream), std::move(snap), services, registry), asio::detached);
 }
 
 } // namespace dockgate::session

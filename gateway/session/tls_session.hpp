@@ -5,18 +5,16 @@
 #include "gateway/server/runtime.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 
 namespace dockgate::session {
 
 /// Takes over an accepted socket (already bound to its worker's executor) and serves it until
-/// it closes. Runs on the socket's executor; returns at once. The handshake is bounded by
-/// limits.handshake_timeout; a failed handshake or an unusable certificate is logged and closed.
-void start_tls_connection(boost::asio::ip::tcp::socket socket,
-                          std::shared_ptr<boost::asio::ssl::context> tls,
-                          std::shared_ptr<server::snapshot const> snap, server::services& services,
-                          server::session_registry& registry);
+/// it closes. Runs on the socket's executor; returns at once. The handshake uses `snap`'s TLS
+/// material and is bounded by limits.handshake_timeout; a failed handshake or an unusable
+/// certificate is logged, counted and closed.
+void start_tls_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server::snapshot const> snap,
+                          server::services& services, server::session_registry& registry);
 
 } // namespace dockgate::session

@@ -6,21 +6,21 @@
 
 namespace dockgate::tls {
 
-std::optional<policy::identity> peer_identity(SSL const* ssl, config::config const& cfg,
-                                              std::string peer_address) {
+std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg, std::string peer_address) {
     X509 const* cert = SSL_get0_peer_certificate(ssl);
     if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK)
         return std::nullopt;
     auto names = subject_values(cert, NID_commonName);
     if (names.size() != 1 || names.front().empty())
         return std::nullopt;
-    policy::identity who;
-    who.user = std::move(names.front());
-    who.groups = policy::resolve_groups(cfg, who.user, subject_values(cert, NID_organizationName));
-    who.transport = "tls";
-    who.peer = std::move(peer_address);
-    who.credential = "serial:" + serial_hex(cert);
-    return who;
+    tls_peer peer;
+    peer.cert_groups = subject_values(cert, NID_organizationName);
+    peer.who.user = std::move(names.front());
+    peer.who.groups = policy::resolve_groups(cfg, peer.who.user, peer.cert_groups);
+    peer.who.transport = "tls";
+    peer.who.peer = std::move(peer_address);
+    peer.who.credential = "serial:" + serial_hex(cert);
+    return peer;
 }
 
 } // namespace dockgate::tls

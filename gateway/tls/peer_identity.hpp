@@ -8,13 +8,18 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dockgate::tls {
 
+struct tls_peer {
+    policy::identity who;                 // groups include [users.NAME].groups
+    std::vector<std::string> cert_groups; // the certificate's own O values
+};
+
 /// After a successful handshake: user = subject CN, groups = subject O values plus
-/// [users.NAME].groups, credential = "serial:<hex>". nullopt when there is no peer
+/// [users.NAME].groups, credential = "serial:<hex>". nullopt when there is no verified peer
 /// certificate or its CN is missing, empty, or repeated (an ambiguous identity is refused).
-std::optional<policy::identity> peer_identity(SSL const* ssl, config::config const& cfg,
-                                              std::string peer_address);
+std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg, std::string peer_address);
 
 } // namespace dockgate::tls

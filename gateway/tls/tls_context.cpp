@@ -1,13 +1,16 @@
 #include "gateway/tls/tls_context.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include "common/x509_name.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
 #include <stdexcept>
 
 namespace dockgate::tls {
-
-namespace ssl = boost::asio::ssl;
 
 namespace {
 
@@ -32,12 +35,80 @@ constexpr char const* tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-A
                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+tls_material::time_point to_time_point(ASN1_TIME const* t) {
+    std::tm tm{};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
+        return {};
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+struct bio_deleter {
+    void operator()(BIO* p) const noexcept { BIO_free(p); }
+};
+struct crl_deleter {
+    void operator()(X509_CRL* p) const noexcept { X509_CRL_free(p); }
+};
+
+std::vector<x509_ptr> read_certificates(std::filesystem::path const& file) {
+    std::unique_ptr<BIO, bio_deleter> bio(BIO_new_file(file.c_str(), "r"));
+    if (!bio)
+        fail("listen.tls.ca: cannot open", file);
+    std::vector<x509_ptr> out;
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+        out.emplace_back(cert);
+    ERR_clear_error(); // the loop ends on a "no start line" error at EOF
+    return out;
+}
+
+// Loads every CRL of `file` into `store`, each one checked against its issuer in `cas`.
+std::optional<tls_material::time_point> load_crls(X509_STORE* store, std::vector<x509_ptr> const& cas,
+                                                  std::filesystem::path const& file) {
+    std::unique_ptr<BIO, bio_deleter> bio(BIO_new_file(file.c_str(), "r"));
+    if (!bio)
+        fail("listen.tls.crl: cannot open", file);
+    std::optional<tls_material::time_point> earliest;
+    std::size_t count = 0;
+    while (X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+        std::unique_ptr<X509_CRL, crl_deleter> crl(raw);
+        ++count;
+        bool signed_by_known_ca = false;
+        for (auto const& ca : cas) {
+            if (X509_NAME_cmp(X509_get_subject_name(ca.get()), X509_CRL_get_issuer(crl.get())) != 0)
+                continue;
+            EVP_PKEY* key = X509_get0_pubkey(ca.get());
+            if (key != nullptr && X509_CRL_verify(crl.get(), key) == 1) {
+                signed_by_known_ca = true;
+                break;
+            }
+        }
+        if (!signed_by_known_ca)
+            throw std::runtime_error("listen.tls.crl: " + file.string() + ": CRL number " +
+                                     std::to_string(count) +
+                                     " is not signed by any CA in listen.tls.ca (ship the CRL of the CAs you trust)");
+        if (ASN1_TIME const* next = X509_CRL_get0_nextUpdate(crl.get())) {
+            auto const t = to_time_point(next);
+            if (!earliest || t < *earliest)
+                earliest = t;
+        }
+        if (X509_STORE_add_crl(store, crl.get()) != 1)
+            fail("listen.tls.crl: cannot use a CRL from", file);
+    }
+    ERR_clear_error();
+    if (count == 0)
+        throw std::runtime_error("listen.tls.crl: " + file.string() +
+                                 ": no CRL in the file (expected PEM \"-----BEGIN X509 CRL-----\" blocks)");
+    return earliest;
+}
+
 } // namespace
 
-std::shared_ptr<ssl::context> make_server_context(config::tls_listener const& tls) {
+std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls) {
     ERR_clear_error();
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-    SSL_CTX* native = ctx->native_handle();
+    auto material = std::make_shared<tls_material>();
+    material->ctx.reset(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX* native = material->ctx.get();
+    if (native == nullptr)
+        throw std::runtime_error("TLS: cannot create a context: " + openssl_error());
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
     // No renegotiation, no compression, server picks the suite, and a peer that closes TCP
@@ -57,20 +128,45 @@ std::shared_ptr<ssl::context> make_server_context(config::tls_listener const& tl
         fail("listen.tls.key: cannot load the private key", tls.key);
     if (SSL_CTX_check_private_key(native) != 1)
         fail("listen.tls.key: the key does not match listen.tls.cert", tls.key);
+    material->server_not_after = to_time_point(X509_get0_notAfter(SSL_CTX_get0_certificate(native)));
 
-    if (SSL_CTX_load_verify_locations(native, tls.ca.c_str(), nullptr) != 1)
-        fail("listen.tls.ca: cannot load the CA bundle", tls.ca);
-    // The CA names are sent in the CertificateRequest so clients with several certs pick right.
+    auto const cas = read_certificates(tls.ca);
+    if (cas.empty())
+        throw std::runtime_error("listen.tls.ca: " + tls.ca.string() + ": no certificate in the file (expected PEM)");
+    X509_STORE* store = SSL_CTX_get_cert_store(native);
+    for (auto const& ca : cas) {
+        if (X509_STORE_add_cert(store, ca.get()) != 1)
+            fail("listen.tls.ca: cannot use a certificate from", tls.ca);
+        material->cas.push_back({subject_line(ca.get()), to_time_point(X509_get0_notAfter(ca.get()))});
+    }
+    // The CA names go into the CertificateRequest so clients with several certificates pick right.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca.c_str()))
         SSL_CTX_set_client_CA_list(native, names);
-    else
-        fail("listen.tls.ca: no CA certificate in", tls.ca);
+    if (tls.crl) {
+        material->crl_next_update = load_crls(store, cas, *tls.crl);
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        material->checks_revocation = true;
+    }
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_verify_depth(native, 4);
     X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(native), X509_PURPOSE_SSL_CLIENT);
     static constexpr unsigned char session_id[] = "dockgate";
     SSL_CTX_set_session_id_context(native, session_id, sizeof session_id - 1);
-    return ctx;
+    return material;
+}
+
+std::optional<std::string> reverify(tls_material const& material, X509* leaf, STACK_OF(X509) * chain) {
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), &X509_STORE_CTX_free);
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), SSL_CTX_get_cert_store(material.ctx.get()), leaf, chain) != 1)
+        return std::string("cannot set up certificate verification");
+    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(ctx.get()), SSL_CTX_get0_param(material.ctx.get()));
+    if (material.checks_revocation)
+        X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    ERR_clear_error();
+    if (X509_verify_cert(ctx.get()) == 1)
+        return std::nullopt;
+    ERR_clear_error();
+    return std::string(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
 }
 
 } // namespace dockgate::tls

@@ -1,18 +1,48 @@
 #pragma once
-// The server-side TLS context for the mutual-TLS listener, built from one config snapshot.
+// The TLS material of one config snapshot: the server context for new handshakes, the trust
+// store (CAs and CRLs) that live connections are re-checked against, and the expiry dates the
+// metrics report. Immutable once built; shared as shared_ptr<const>.
 
 #include "config/config.hpp"
 
-#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace dockgate::tls {
 
+struct ssl_ctx_deleter {
+    void operator()(SSL_CTX* p) const noexcept { SSL_CTX_free(p); }
+};
+
+struct tls_material {
+    using time_point = std::chrono::system_clock::time_point;
+    std::unique_ptr<SSL_CTX, ssl_ctx_deleter> ctx;
+    time_point server_not_after;
+    struct ca_info {
+        std::string subject;
+        time_point not_after;
+    };
+    std::vector<ca_info> cas;
+    std::optional<time_point> crl_next_update; // the earliest nextUpdate of all CRLs
+    bool checks_revocation = false;
+};
+
 /// TLS 1.2 and 1.3 only, ECDHE with AEAD suites, a verified client certificate required
-/// (issued by a CA in `ca`, valid now, usable for clientAuth), server certificate chain and
-/// key from `cert`/`key` (ECDSA, RSA or Ed25519). Throws std::runtime_error naming the file
-/// and the problem; used at startup and by check-config.
-std::shared_ptr<boost::asio::ssl::context> make_server_context(config::tls_listener const& tls);
+/// (issued by a CA in `ca`, valid now, usable for clientAuth, not revoked by a CRL in `crl`
+/// when one is configured: then every CA in the bundle needs its CRL there), server chain and
+/// key from `cert`/`key` (ECDSA, RSA or Ed25519). Throws std::runtime_error naming the config
+/// key, the file and the problem.
+std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls);
+
+/// Re-verifies a client certificate chain captured at handshake time against `material`'s
+/// trust store and CRLs, at the current time. Returns the reason it no longer passes, or
+/// nullopt when it still does.
+std::optional<std::string> reverify(tls_material const& material, X509* leaf, STACK_OF(X509) * chain);
 
 } // namespace dockgate::tls

@@ -1,0 +1,13 @@
+#include "gateway/server/runtime.hpp"
+
+namespace dockgate::server {
+
+snapshot::snapshot(std::shared_ptr<config::config const> c)
+    : cfg(std::move(c)), policy(*cfg), tls(cfg->tls ? tls::load_tls_material(*cfg->tls) : nullptr) {}
+
+std::shared_ptr<snapshot const> load_snapshot(std::filesystem::path const& file) {
+    auto cfg = std::make_shared<config::config const>(config::load_config(file));
+    return std::make_shared<snapshot const>(std::move(cfg));
+}
+
+} // namespace dockgate::server
