@@ -30,6 +30,12 @@ struct tls_listener {
     std::optional<std::filesystem::path> crl; // PEM, one CRL per CA in force
 };
 
+struct unix_listener {
+    std::filesystem::path path;
+    unsigned mode = 0660;
+    std::string group; // "" = the gateway's own group
+};
+
 struct admin_listener {
     std::string address;
     std::string host;
@@ -72,6 +78,7 @@ struct config {
     std::filesystem::path source; // the file it was read from
     gateway_section gateway;
     std::optional<tls_listener> tls;
+    std::optional<unix_listener> unix_socket;
     std::optional<admin_listener> admin;
     limits_section limits;
     std::map<std::string, user_entry> users;

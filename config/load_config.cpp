@@ -204,6 +204,10 @@ private:
     std::vector<std::string> problems_;
 };
 
+bool valid_name(std::string_view s) {
+    return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
 void read_gateway(reader& r, toml::table const& root, config& cfg) {
     auto const* t = r.table(root, "", "gateway");
     if (t == nullptr) {
@@ -259,44 +263,84 @@ std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string c
     return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
-void read_listen(reader& r, toml::table const& root, config& cfg) {
-    auto const* listen = r.table(root, "", "listen");
-    if (listen == nullptr) {
-        if (root.get("listen") == nullptr)
-            r.problem(&root, "listen", "no listener configured (add [listen.tls] with address, ca, cert and key)");
-        return;
-    }
-    r.only_keys(*listen, "listen", {"tls"});
-    auto const* t = r.table(*listen, "listen", "tls");
-    if (t == nullptr) {
-        if (listen->get("tls") == nullptr)
-            r.problem(listen, "listen", "no listener configured (add [listen.tls] with address, ca, cert and key)");
-        return;
-    }
-    r.only_keys(*t, "listen.tls", {"address", "ca", "cert", "key", "crl"});
+void read_tls(reader& r, toml::table const& t, config& cfg) {
+    r.only_keys(t, "listen.tls", {"address", "ca", "cert", "key", "crl"});
     tls_listener tls;
-    if (auto addr = r.string(*t, "listen.tls", "address")) {
+    if (auto addr = r.string(t, "listen.tls", "address")) {
         if (auto hp = split_address(*addr)) {
             tls.address = *addr;
             tls.host = hp->first;
             tls.port = hp->second;
         } else {
-            r.problem(t->get("address"), "listen.tls.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2376\")");
+            r.problem(t.get("address"), "listen.tls.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2376\")");
         }
-    } else if (t->get("address") == nullptr) {
-        r.problem(t, "listen.tls.address", "missing (write e.g. \"0.0.0.0:2376\")");
+    } else if (t.get("address") == nullptr) {
+        r.problem(&t, "listen.tls.address", "missing (write e.g. \"0.0.0.0:2376\")");
     }
-    auto ca = r.file(*t, "listen.tls", "ca", true);
-    auto cert = r.file(*t, "listen.tls", "cert", true);
-    auto key = r.file(*t, "listen.tls", "key", true);
-    auto crl = r.file(*t, "listen.tls", "crl", false);
-    if (ca && cert && key && !tls.host.empty() && (crl || t->get("crl") == nullptr)) {
+    auto ca = r.file(t, "listen.tls", "ca", true);
+    auto cert = r.file(t, "listen.tls", "cert", true);
+    auto key = r.file(t, "listen.tls", "key", true);
+    auto crl = r.file(t, "listen.tls", "crl", false);
+    if (ca && cert && key && !tls.host.empty() && (crl || t.get("crl") == nullptr)) {
         tls.ca = *ca;
         tls.cert = *cert;
         tls.key = *key;
         tls.crl = crl;
         cfg.tls = std::move(tls);
     }
+}
+
+void read_unix(reader& r, toml::table const& t, config& cfg) {
+    r.only_keys(t, "listen.unix", {"path", "mode", "group"});
+    unix_listener u;
+    if (auto path = r.string(t, "listen.unix", "path")) {
+        std::filesystem::path p(*path);
+        if (p.is_relative())
+            p = r.base() / p;
+        if (p.string().size() >= 108) // sizeof(sockaddr_un::sun_path)
+            r.problem(t.get("path"), "listen.unix.path", "too long for a unix socket (at most 107 bytes)");
+        else
+            u.path = p.lexically_normal();
+    } else if (t.get("path") == nullptr) {
+        r.problem(&t, "listen.unix.path", "missing (write e.g. \"/run/dockgate/docker.sock\")");
+    }
+    if (auto mode = r.string(t, "listen.unix", "mode")) {
+        bool const octal = !mode->empty() && mode->size() <= 4 &&
+                           std::all_of(mode->begin(), mode->end(), [](char c) { return c >= '0' && c <= '7'; });
+        if (!octal)
+            r.problem(t.get("mode"), "listen.unix.mode", "\"" + *mode + "\" is not an octal file mode (write e.g. \"0660\")");
+        else if ((std::stoul(*mode, nullptr, 8) & 0002) != 0)
+            r.problem(t.get("mode"), "listen.unix.mode", "\"" + *mode + "\" lets every local user connect (drop the world bits, e.g. \"0660\")");
+        else
+            u.mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
+    }
+    if (auto group = r.string(t, "listen.unix", "group")) {
+        if (!valid_name(*group))
+            r.problem(t.get("group"), "listen.unix.group", "empty or control characters in group name");
+        else
+            u.group = *group;
+    }
+    if (!u.path.empty())
+        cfg.unix_socket = std::move(u);
+}
+
+void read_listen(reader& r, toml::table const& root, config& cfg) {
+    constexpr char const* none = "no listener configured (add [listen.tls] with address, ca, cert and key, or [listen.unix] with path)";
+    auto const* listen = r.table(root, "", "listen");
+    if (listen == nullptr) {
+        if (root.get("listen") == nullptr)
+            r.problem(&root, "listen", none);
+        return;
+    }
+    r.only_keys(*listen, "listen", {"tls", "unix"});
+    auto const* tls = r.table(*listen, "listen", "tls");
+    auto const* unix_table = r.table(*listen, "listen", "unix");
+    if (tls != nullptr)
+        read_tls(r, *tls, cfg);
+    if (unix_table != nullptr)
+        read_unix(r, *unix_table, cfg);
+    if (listen->get("tls") == nullptr && listen->get("unix") == nullptr)
+        r.problem(listen, "listen", none);
 }
 
 void read_admin(reader& r, toml::table const& root, config& cfg) {
@@ -337,10 +381,6 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
         if (auto d = r.duration_value(*t, "limits", key))
             *field = *d;
     }
-}
-
-bool valid_name(std::string_view s) {
-    return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 void read_users(reader& r, toml::table const& root, config& cfg) {

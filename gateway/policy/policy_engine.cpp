@@ -7,11 +7,15 @@
 namespace dockgate::policy {
 
 std::vector<std::string> resolve_groups(config::config const& cfg, std::string const& user,
-                                        std::vector<std::string> groups) {
-    if (auto it = cfg.users.find(user); it != cfg.users.end()) {
-        for (auto const& g : it->second.groups) {
-            if (std::find(groups.begin(), groups.end(), g) == groups.end())
-                groups.push_back(g);
+                                        std::vector<std::string> groups, std::string const& alias) {
+    for (auto const* name : {&user, &alias}) {
+        if (name->empty())
+            continue;
+        if (auto it = cfg.users.find(*name); it != cfg.users.end()) {
+            for (auto const& g : it->second.groups) {
+                if (std::find(groups.begin(), groups.end(), g) == groups.end())
+                    groups.push_back(g);
+            }
         }
     }
     return groups;
@@ -33,7 +37,7 @@ std::vector<std::string> policy_engine::roles_of(identity const& who) const {
     for (auto const& role : roles_) {
         bool const holds = std::any_of(role.subjects.begin(), role.subjects.end(), [&](auto const& s) {
             if (s.type == config::subject::kind::user)
-                return s.name == who.user;
+                return s.name == who.user || (!who.alias.empty() && s.name == who.alias);
             return std::find(who.groups.begin(), who.groups.end(), s.name) != who.groups.end();
         });
         if (holds)

@@ -4,6 +4,7 @@
 #include "gateway/server/file_watcher.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/tls_session.hpp"
+#include "gateway/session/unix_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +16,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <thread>
@@ -52,6 +57,8 @@ public:
         auto const& cfg = *initial->cfg;
         if (cfg.tls)
             bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address", cfg.tls->address);
+        if (cfg.unix_socket)
+            bind_unix(*cfg.unix_socket);
         if (cfg.admin) {
             bind(admin_acceptor_, cfg.admin->host, cfg.admin->port, "admin.address", cfg.admin->address);
             spdlog::info("admin endpoint (/healthz, /metrics) on http://{}", cfg.admin->address);
@@ -71,7 +78,13 @@ public:
             });
         }
         if (tls_acceptor_.is_open())
-            asio::co_spawn(main_io_, accept_loop(), asio::detached);
+            asio::co_spawn(main_io_, accept_loop(tls_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
+                session::start_tls_connection(std::move(socket), std::move(snap), s, w.sessions);
+            }), asio::detached);
+        if (unix_acceptor_.is_open())
+            asio::co_spawn(main_io_, accept_loop(unix_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
+                session::start_unix_connection(std::move(socket), std::move(snap), s, w.sessions);
+            }), asio::detached);
         if (admin_acceptor_.is_open())
             asio::co_spawn(main_io_,
                            serve_admin(admin_acceptor_, services_.metrics, [this] { return current_.load(); }),
@@ -85,6 +98,8 @@ public:
                 w->thread.join();
         }
         audit_.flush();
+        if (!unix_path_.empty())
+            ::unlink(unix_path_.c_str());
         spdlog::info("stopped");
         return 0;
     }
@@ -106,13 +121,58 @@ private:
         acceptor.listen(asio::socket_base::max_listen_connections);
     }
 
-    asio::awaitable<void> accept_loop() {
+    // Creates the socket with the configured mode and group. A stale socket file (nobody
+    // listening) is replaced; a path a live listener holds, or that is not a socket, is not.
+    void bind_unix(config::unix_listener const& u) {
+        namespace fs = std::filesystem;
+        std::error_code fec;
+        auto const status = fs::symlink_status(u.path, fec);
+        if (fs::exists(status)) {
+            if (!fs::is_socket(status))
+                throw std::runtime_error("listen.unix.path: " + u.path.string() + " exists and is not a socket (remove it or pick another path)");
+            asio::local::stream_protocol::socket probe(main_io_);
+            error_code ec;
+            probe.connect(asio::local::stream_protocol::endpoint(u.path.string()), ec);
+            if (!ec)
+                throw std::runtime_error("listen.unix.path: " + u.path.string() + " is in use by a live listener (another dockgate?)");
+            fs::remove(u.path, fec);
+        }
+        gid_t gid = static_cast<gid_t>(-1);
+        if (!u.group.empty()) {
+            group entry{};
+            group* found = nullptr;
+            std::vector<char> buf(16384);
+            if (::getgrnam_r(u.group.c_str(), &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+                throw std::runtime_error("listen.unix.group: no such group \"" + u.group + "\" (create it or fix the name)");
+            gid = found->gr_gid;
+        }
+        // Nobody may connect before mode and group are set.
+        auto const old_mask = ::umask(0177);
+        error_code ec;
+        unix_acceptor_.open(asio::local::stream_protocol(), ec);
+        if (!ec)
+            unix_acceptor_.bind(asio::local::stream_protocol::endpoint(u.path.string()), ec);
+        ::umask(old_mask);
+        if (ec)
+            throw std::runtime_error("listen.unix.path: cannot listen on " + u.path.string() + ": " + ec.message());
+        unix_path_ = u.path;
+        if (gid != static_cast<gid_t>(-1) && ::chown(u.path.c_str(), static_cast<uid_t>(-1), gid) != 0)
+            throw std::runtime_error("listen.unix.group: cannot give " + u.path.string() + " to group " + u.group + ": " + std::strerror(errno));
+        if (::chmod(u.path.c_str(), u.mode) != 0)
+            throw std::runtime_error("listen.unix.mode: cannot set the mode of " + u.path.string() + ": " + std::strerror(errno));
+        unix_acceptor_.listen(asio::socket_base::max_listen_connections);
+        spdlog::info("listening on unix socket {} (mode {:o}{})", u.path.string(), u.mode,
+                     u.group.empty() ? std::string() : ", group " + u.group);
+    }
+
+    template <class Acceptor, class Start>
+    asio::awaitable<void> accept_loop(Acceptor& acceptor, Start start) {
         std::size_t next = 0;
-        while (tls_acceptor_.is_open()) {
+        while (acceptor.is_open()) {
             auto& w = *workers_[next++ % workers_.size()];
-            auto [ec, socket] = co_await tls_acceptor_.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
+            auto [ec, socket] = co_await acceptor.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
             if (ec) {
-                if (ec == asio::error::operation_aborted)
+                if (ec == asio::error::operation_aborted || !acceptor.is_open())
                     co_return;
                 // Out of file descriptors and the like: back off instead of spinning.
                 spdlog::warn("accept failed: {}", ec.message());
@@ -130,8 +190,8 @@ private:
                 socket.close(ignored);
                 continue;
             }
-            asio::post(w.io, [this, &w, s = std::move(socket), snap = std::move(snap)]() mutable {
-                session::start_tls_connection(std::move(s), std::move(snap), services_, w.sessions);
+            asio::post(w.io, [this, &w, start, s = std::move(socket), snap = std::move(snap)]() mutable {
+                start(std::move(s), std::move(snap), services_, w);
             });
         }
     }
@@ -168,6 +228,13 @@ private:
             spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why, e.what());
             return;
         }
+        if (bool(old->cfg->tls) != bool(next->cfg->tls) || bool(old->cfg->unix_socket) != bool(next->cfg->unix_socket)) {
+            services_.metrics.count_reload(false);
+            spdlog::error("reload ({}) refused, the previous configuration stays in force: listeners are added or "
+                          "removed on restart only",
+                          why);
+            return;
+        }
         warn_about_restart_only_changes(*old->cfg, *next->cfg);
         current_.store(next);
         services_.metrics.count_reload(true);
@@ -178,9 +245,10 @@ private:
 
     static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
         auto addr = [](auto const& opt) { return opt ? opt->address : std::string("(none)"); };
-        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) ||
+        auto path = [](auto const& opt) { return opt ? opt->path.string() + std::to_string(opt->mode) + opt->group : std::string(); };
+        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) || path(a.unix_socket) != path(b.unix_socket) ||
             a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log)
-            spdlog::warn("reload: listener addresses, gateway.workers and gateway.audit_log change on restart only");
+            spdlog::warn("reload: listeners, gateway.workers and gateway.audit_log change on restart only");
     }
 
     void revalidate_all(std::shared_ptr<snapshot const> next) {
@@ -228,6 +296,7 @@ private:
         services_.draining = true;
         error_code ec;
         tls_acceptor_.close(ec);
+        unix_acceptor_.close(ec);
         admin_acceptor_.close(ec);
         revalidate_timer_.cancel();
         for_each_session([](session_handle& s) { s.drain(); });
@@ -262,6 +331,8 @@ private:
     services services_;
     tcp::acceptor tls_acceptor_{main_io_};
     tcp::acceptor admin_acceptor_{main_io_};
+    asio::local::stream_protocol::acceptor unix_acceptor_{main_io_};
+    std::filesystem::path unix_path_;
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
     asio::steady_timer revalidate_timer_;

@@ -75,6 +75,7 @@ private:
     boost::asio::awaitable<void> pump_client_to_daemon();
     boost::asio::awaitable<void> pump_client_to_daemon_loop();
     boost::asio::awaitable<bool> connect_upstream(exchange& x);
+    boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message);
     boost::asio::awaitable<void> reply(exchange& x, unsigned status, std::string const& message,
                                        bool close);
     void audit(exchange const& x);

@@ -31,6 +31,8 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Request heads are read in steps this size; an idle connection's buffer shrinks back to nothing.
 inline constexpr std::size_t head_read_size = 4096;
+// How much of a refused request's body is read and dropped before the connection is closed.
+inline constexpr std::uint64_t refused_body_limit = 1024 * 1024;
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 
@@ -99,7 +101,7 @@ void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> ne
             return;
         }
     }
-    who_.groups = policy::resolve_groups(*next->cfg, who_.user, credential_groups_);
+    who_.groups = policy::resolve_groups(*next->cfg, who_.user, credential_groups_, who_.alias);
     roles_ = next->policy.roles_of(who_);
     if (roles_.empty()) {
         spdlog::info("conn {} ({} {}): closing: no role is granted to this identity any more", id_, who_.transport,
@@ -233,7 +235,6 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     auto& req = x->request->get();
     x->method = std::string(req.method_string());
     x->head_request = req.method() == bhttp::verb::head;
-    bool const has_body = x->request->chunked() || (x->request->content_length() && *x->request->content_length() > 0);
 
     auto target = http::canonicalize_target(req.target());
     if (auto* err = std::get_if<http::target_error>(&target)) {
@@ -248,21 +249,15 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     auto const route = engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
     if (!route) {
         x->decision.reason = "not an Engine API route";
-        co_await reply(*x, 403,
-                       "dockgate: " + who_.user + " may not " + x->method + " " + canonical.path +
-                           ": not an Engine API route",
-                       has_body);
-        co_return !has_body && req.keep_alive();
+        co_return co_await refuse(*x, 403,
+                                  "dockgate: " + who_.user + " may not " + x->method + " " + canonical.path +
+                                      ": not an Engine API route");
     }
     x->operation = route->operation;
     x->decision = snap_->policy.evaluate(who_, roles_, x->operation);
     x->decision_name = x->decision.name();
-    if (!x->decision.forwards()) {
-        // An unread body would be taken for the next request: close instead of draining it.
-        co_await reply(*x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision),
-                       has_body);
-        co_return !has_body && req.keep_alive();
-    }
+    if (!x->decision.forwards())
+        co_return co_await refuse(*x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
 
     req.target(x->path);
     // The gateway never asks for 100-continue itself; Go's client never sends Expect.
@@ -571,6 +566,38 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
         if (wec)
             co_return;
     }
+}
+
+// A refused request's body is read and dropped (never forwarded) so that the client, still
+// writing it, gets to read the refusal; past refused_body_limit the connection is closed
+// after the reply instead.
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status, std::string message) {
+    auto const pin = snap_;
+    auto const& limits = pin->cfg->limits;
+    auto& p = *x.request;
+    bool complete = p.is_done();
+    if (!complete) {
+        auto const owned = take_relay_buffer();
+        std::uint64_t dropped = 0;
+        while (!p.is_done() && dropped <= refused_body_limit) {
+            p.get().body().data = owned.get();
+            p.get().body().size = relay_buffer_size;
+            watchdog_.set(slot::client_read, limits.idle_timeout);
+            auto [ec, n] = co_await bhttp::async_read_some(stream_, client_buffer_, p, use_tuple);
+            watchdog_.clear(slot::client_read);
+            if (ec == bhttp::error::need_buffer)
+                ec = {};
+            if (ec)
+                co_return false;
+            dropped += n;
+            x.bytes_in += n;
+        }
+        complete = p.is_done();
+    }
+    bool const keep = complete && p.keep_alive();
+    co_await reply(x, status, message, !keep);
+    co_return keep;
 }
 
 template <class Stream>
