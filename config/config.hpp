@@ -36,6 +36,16 @@ struct unix_listener {
     std::string group; // "" = the gateway's own group
 };
 
+struct ssh_listener {
+    std::string address;
+    std::string host;
+    std::uint16_t port = 0;
+    std::filesystem::path host_key; // created (ed25519, 0600) on first start if absent
+    unsigned max_auth_tries = 3;
+    unsigned max_sessions = 1000;
+    unsigned max_sessions_per_user = 32;
+};
+
 struct admin_listener {
     std::string address;
     std::string host;
@@ -56,6 +66,8 @@ struct limits_section {
 
 struct user_entry {
     std::vector<std::string> groups;
+    std::vector<std::string> ssh_keys;     // "TYPE BASE64", from ssh_keys and ssh_keys_file
+    std::filesystem::path ssh_keys_file;   // watched for changes when set
 };
 
 struct subject {
@@ -79,6 +91,7 @@ struct config {
     gateway_section gateway;
     std::optional<tls_listener> tls;
     std::optional<unix_listener> unix_socket;
+    std::optional<ssh_listener> ssh;
     std::optional<admin_listener> admin;
     limits_section limits;
     std::map<std::string, user_entry> users;

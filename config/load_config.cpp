@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -140,22 +141,54 @@ void read_unix(reader& r, toml::table const& t, config& cfg) {
         cfg.unix_socket = std::move(u);
 }
 
+void read_ssh(reader& r, toml::table const& t, config& cfg) {
+    r.only_keys(t, "listen.ssh", {"address", "host_key", "max_auth_tries", "max_sessions", "max_sessions_per_user"});
+    ssh_listener ssh;
+    if (auto addr = r.string(t, "listen.ssh", "address")) {
+        if (auto hp = split_address(*addr)) {
+            ssh.address = *addr;
+            ssh.host = hp->first;
+            ssh.port = hp->second;
+        } else {
+            r.problem(t.get("address"), "listen.ssh.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2222\")");
+        }
+    } else if (t.get("address") == nullptr) {
+        r.problem(&t, "listen.ssh.address", "missing (write e.g. \"0.0.0.0:2222\")");
+    }
+    if (auto key = r.string(t, "listen.ssh", "host_key")) {
+        std::filesystem::path p(*key);
+        ssh.host_key = (p.is_relative() ? r.base() / p : p).lexically_normal();
+    } else if (t.get("host_key") == nullptr) {
+        r.problem(&t, "listen.ssh.host_key", "missing (a path; an ed25519 key is created there on first start)");
+    }
+    if (auto v = r.integer(t, "listen.ssh", "max_auth_tries", 1, 20))
+        ssh.max_auth_tries = static_cast<unsigned>(*v);
+    if (auto v = r.integer(t, "listen.ssh", "max_sessions", 1, 100000))
+        ssh.max_sessions = static_cast<unsigned>(*v);
+    if (auto v = r.integer(t, "listen.ssh", "max_sessions_per_user", 1, 100000))
+        ssh.max_sessions_per_user = static_cast<unsigned>(*v);
+    if (!ssh.host.empty() && !ssh.host_key.empty())
+        cfg.ssh = std::move(ssh);
+}
+
 void read_listen(reader& r, toml::table const& root, config& cfg) {
-    constexpr char const* none = "no listener configured (add [listen.tls] with address, ca, cert and key, or [listen.unix] with path)";
+    constexpr char const* none = "no listener configured (add [listen.tls] with address, ca, cert and key, [listen.ssh] or [listen.unix])";
     auto const* listen = r.table(root, "", "listen");
     if (listen == nullptr) {
         if (root.get("listen") == nullptr)
             r.problem(&root, "listen", none);
         return;
     }
-    r.only_keys(*listen, "listen", {"tls", "unix"});
+    r.only_keys(*listen, "listen", {"tls", "unix", "ssh"});
     auto const* tls = r.table(*listen, "listen", "tls");
     auto const* unix_table = r.table(*listen, "listen", "unix");
     if (tls != nullptr)
         read_tls(r, *tls, cfg);
     if (unix_table != nullptr)
         read_unix(r, *unix_table, cfg);
-    if (listen->get("tls") == nullptr && listen->get("unix") == nullptr)
+    if (auto const* ssh = r.table(*listen, "listen", "ssh"))
+        read_ssh(r, *ssh, cfg);
+    if (listen->get("tls") == nullptr && listen->get("unix") == nullptr && listen->get("ssh") == nullptr)
         r.problem(listen, "listen", none);
 }
 
@@ -199,6 +232,59 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
     }
 }
 
+// One authorized_keys line: "TYPE BASE64 [comment]". Options before the type are not
+// supported (they would silently not apply here).
+std::optional<std::string> parse_key_line(std::string line, std::string& why) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.pop_back();
+    std::istringstream in(line);
+    std::string type, blob;
+    in >> type >> blob;
+    static constexpr std::string_view types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                                                 "ecdsa-sha2-nistp521", "ssh-rsa"};
+    if (std::find(std::begin(types), std::end(types), type) == std::end(types)) {
+        why = "\"" + type.substr(0, 40) + "\" is not a supported key type (ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa; "
+              "authorized_keys options are not supported)";
+        return std::nullopt;
+    }
+    bool const base64 = !blob.empty() && std::all_of(blob.begin(), blob.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '+' || c == '/' || c == '=';
+    });
+    if (!base64) {
+        why = "the key data after \"" + type + "\" is not base64";
+        return std::nullopt;
+    }
+    return type + " " + blob;
+}
+
+void read_ssh_keys(reader& r, toml::table const& u, std::string const& path, user_entry& entry) {
+    if (auto keys = r.strings(u, path, "ssh_keys")) {
+        for (std::size_t i = 0; i < keys->size(); ++i) {
+            std::string why;
+            if (auto key = parse_key_line((*keys)[i].first, why))
+                entry.ssh_keys.push_back(*key);
+            else
+                r.problem((*keys)[i].second, path + ".ssh_keys[" + std::to_string(i) + "]", why);
+        }
+    }
+    auto file = r.file(u, path, "ssh_keys_file", false);
+    if (!file)
+        return;
+    entry.ssh_keys_file = *file;
+    std::ifstream in(*file);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+        auto const first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#')
+            continue;
+        std::string why;
+        if (auto key = parse_key_line(line.substr(first), why))
+            entry.ssh_keys.push_back(*key);
+        else
+            r.problem(u.get("ssh_keys_file"), path + ".ssh_keys_file", file->string() + " line " + std::to_string(n) + ": " + why);
+    }
+}
+
 void read_users(reader& r, toml::table const& root, config& cfg) {
     auto const* t = r.table(root, "", "users");
     if (t == nullptr)
@@ -211,8 +297,9 @@ void read_users(reader& r, toml::table const& root, config& cfg) {
                                        " (write [" + path + "] with groups = [...])");
             continue;
         }
-        r.only_keys(*u, path, {"groups"});
+        r.only_keys(*u, path, {"groups", "ssh_keys", "ssh_keys_file"});
         user_entry entry;
+        read_ssh_keys(r, *u, path, entry);
         if (auto groups = r.strings(*u, path, "groups")) {
             for (auto& [g, at] : *groups) {
                 if (!valid_name(g))
@@ -342,6 +429,10 @@ std::vector<std::filesystem::path> watched_files(config const& cfg) {
         files.insert(files.end(), {cfg.tls->ca, cfg.tls->cert, cfg.tls->key});
         if (cfg.tls->crl)
             files.push_back(*cfg.tls->crl);
+    }
+    for (auto const& [name, user] : cfg.users) {
+        if (!user.ssh_keys_file.empty())
+            files.push_back(user.ssh_keys_file);
     }
     return files;
 }

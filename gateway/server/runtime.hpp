@@ -6,6 +6,7 @@
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/policy/policy_engine.hpp"
 #include "gateway/server/metrics.hpp"
+#include "gateway/ssh/ssh_material.hpp"
 #include "gateway/tls/tls_context.hpp"
 
 #include <atomic>
@@ -22,6 +23,7 @@ struct snapshot {
     std::shared_ptr<config::config const> cfg;
     policy::policy_engine policy;
     std::shared_ptr<tls::tls_material const> tls; // null when there is no TLS listener
+    std::shared_ptr<ssh::ssh_material const> ssh; // null when there is no SSH listener
 };
 
 /// Loads a config file and everything it names into a new snapshot. Throws config_error or

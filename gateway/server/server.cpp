@@ -5,6 +5,7 @@
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/tls_session.hpp"
 #include "gateway/session/unix_session.hpp"
+#include "gateway/ssh/ssh_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -59,6 +60,13 @@ public:
             bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address", cfg.tls->address);
         if (cfg.unix_socket)
             bind_unix(*cfg.unix_socket);
+        if (cfg.ssh) {
+            bind(ssh_acceptor_, cfg.ssh->host, cfg.ssh->port, "listen.ssh.address", cfg.ssh->address);
+            ssh_ = std::make_unique<ssh::ssh_server>(
+                *cfg.ssh, [this] { return current_.load(); }, services_,
+                [this](int fd, policy::identity who, session::credential_check check) { handoff_ssh(fd, std::move(who), std::move(check)); });
+            spdlog::info("listening for SSH on {}", cfg.ssh->address);
+        }
         if (cfg.admin) {
             bind(admin_acceptor_, cfg.admin->host, cfg.admin->port, "admin.address", cfg.admin->address);
             spdlog::info("admin endpoint (/healthz, /metrics) on http://{}", cfg.admin->address);
@@ -80,6 +88,10 @@ public:
         if (tls_acceptor_.is_open())
             asio::co_spawn(main_io_, accept_loop(tls_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
                 session::start_tls_connection(std::move(socket), std::move(snap), s, w.sessions);
+            }), asio::detached);
+        if (ssh_acceptor_.is_open())
+            asio::co_spawn(main_io_, accept_loop(ssh_acceptor_, [this](auto socket, auto, services&, worker&) {
+                ssh_->serve(std::move(socket));
             }), asio::detached);
         if (unix_acceptor_.is_open())
             asio::co_spawn(main_io_, accept_loop(unix_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
@@ -119,6 +131,22 @@ private:
         if (ec)
             throw std::runtime_error(std::string(key) + ": cannot listen on " + written + ": " + ec.message());
         acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+
+    // Called on an SSH connection's thread: the session end of its socketpair goes to a worker.
+    void handoff_ssh(int fd, policy::identity who, session::credential_check check) {
+        auto& w = *workers_[next_handoff_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
+        asio::post(w.io, [this, &w, fd, who = std::move(who), check = std::move(check)]() mutable {
+            session::unix_stream stream(w.io);
+            error_code ec;
+            stream.assign(asio::local::stream_protocol(), fd, ec);
+            if (ec) {
+                ::close(fd);
+                return;
+            }
+            session::start_stream_session(std::move(stream), std::move(who), std::move(check),
+                                          server::transport::ssh, current_.load(), services_, w.sessions);
+        });
     }
 
     // Creates the socket with the configured mode and group. A stale socket file (nobody
@@ -228,7 +256,8 @@ private:
             spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why, e.what());
             return;
         }
-        if (bool(old->cfg->tls) != bool(next->cfg->tls) || bool(old->cfg->unix_socket) != bool(next->cfg->unix_socket)) {
+        if (bool(old->cfg->tls) != bool(next->cfg->tls) || bool(old->cfg->unix_socket) != bool(next->cfg->unix_socket) ||
+            bool(old->cfg->ssh) != bool(next->cfg->ssh)) {
             services_.metrics.count_reload(false);
             spdlog::error("reload ({}) refused, the previous configuration stays in force: listeners are added or "
                           "removed on restart only",
@@ -246,7 +275,7 @@ private:
     static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
         auto addr = [](auto const& opt) { return opt ? opt->address : std::string("(none)"); };
         auto path = [](auto const& opt) { return opt ? opt->path.string() + std::to_string(opt->mode) + opt->group : std::string(); };
-        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) || path(a.unix_socket) != path(b.unix_socket) ||
+        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) || addr(a.ssh) != addr(b.ssh) || path(a.unix_socket) != path(b.unix_socket) ||
             a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log)
             spdlog::warn("reload: listeners, gateway.workers and gateway.audit_log change on restart only");
     }
@@ -296,6 +325,7 @@ private:
         services_.draining = true;
         error_code ec;
         tls_acceptor_.close(ec);
+        ssh_acceptor_.close(ec);
         unix_acceptor_.close(ec);
         admin_acceptor_.close(ec);
         revalidate_timer_.cancel();
@@ -331,6 +361,9 @@ private:
     services services_;
     tcp::acceptor tls_acceptor_{main_io_};
     tcp::acceptor admin_acceptor_{main_io_};
+    tcp::acceptor ssh_acceptor_{main_io_};
+    std::unique_ptr<ssh::ssh_server> ssh_;
+    std::atomic<std::size_t> next_handoff_{0};
     asio::local::stream_protocol::acceptor unix_acceptor_{main_io_};
     std::filesystem::path unix_path_;
     asio::signal_set signals_;

@@ -3,7 +3,10 @@
 namespace dockgate::server {
 
 snapshot::snapshot(std::shared_ptr<config::config const> c)
-    : cfg(std::move(c)), policy(*cfg), tls(cfg->tls ? tls::load_tls_material(*cfg->tls) : nullptr) {}
+    : cfg(std::move(c))
+    , policy(*cfg)
+    , tls(cfg->tls ? tls::load_tls_material(*cfg->tls) : nullptr)
+    , ssh(cfg->ssh ? ssh::load_ssh_material(*cfg) : nullptr) {}
 
 std::shared_ptr<snapshot const> load_snapshot(std::filesystem::path const& file) {
     auto cfg = std::make_shared<config::config const>(config::load_config(file));

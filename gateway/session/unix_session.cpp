@@ -21,6 +21,19 @@ std::pair<std::string, std::string> unix_user_name(unsigned uid) {
     return {numeric, ""};
 }
 
+void start_stream_session(unix_stream socket, policy::identity who, credential_check check, server::transport kind,
+                          std::shared_ptr<server::snapshot const> snap, server::services& services,
+                          server::session_registry& registry) {
+    auto const id = services.next_connection_id.fetch_add(1, std::memory_order_relaxed);
+    // Sessions give their place in open_connections back when they end.
+    services.open_connections.fetch_add(1, std::memory_order_relaxed);
+    who.groups = policy::resolve_groups(*snap->cfg, who.user, {}, who.alias);
+    auto session = std::make_shared<http_session<unix_stream>>(std::move(socket), std::move(who),
+                                                               std::vector<std::string>{}, std::move(check), kind,
+                                                               std::move(snap), services, registry, id);
+    session->start();
+}
+
 void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot const> snap,
                            server::services& services, server::session_registry& registry) {
     auto const id = services.next_connection_id.fetch_add(1, std::memory_order_relaxed);

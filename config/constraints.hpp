@@ -1,0 +1,93 @@
+#pragma once
+// What a role may put into the bodies and parameters of requests that can reach the host
+// (`[roles.NAME.containers]`, `.volumes`, `.images`, `.build` and `ownership`). Plain data,
+// immutable once loaded; judged by gateway/inspect.
+//
+// A section that is absent from the config imposes nothing, so roles written before these
+// sections existed keep their meaning. A section that is present is restrictive for every key
+// it does not name (its defaults below deny), because an admin who opened the section asked for
+// confinement and should not get a silent hole for a key they forgot.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dockgate::config {
+
+// [roles.NAME.containers]: ContainerCreate, ContainerUpdate, ContainerExec, ServiceCreate/Update
+// task specs, plugin privileges. A `true` bool means "allowed".
+struct container_constraints {
+    bool privileged = false;
+    std::vector<std::string> cap_add;      // "CAP_NET_BIND_SERVICE": upper case, CAP_ prefixed
+    std::vector<std::string> bind_sources; // absolute and clean ("/srv/data"); subpaths allowed
+    bool host_namespaces = false;          // network/pid/ipc/uts/userns/cgroupns "host"
+    bool cgroup_parent = false;
+    bool devices = false;    // Devices, DeviceRequests, DeviceCgroupRules
+    bool unconfined = false; // seccomp/apparmor/label/systempaths loosened, masked paths, annotations
+    bool run_as_non_root = false;
+    bool sysctls = false;
+    std::vector<std::string> runtimes{"runc"}; // the daemon's default ("") is always allowed
+    std::vector<std::string> inject_security_opt; // appended to HostConfig.SecurityOpt on create
+    bool cap_drop_all = false;                    // CapDrop = ["ALL"] on create
+};
+
+// [roles.NAME.volumes]: VolumeCreate, and volume mounts that carry driver options.
+struct volume_constraints {
+    bool driver_opts = false;
+};
+
+// One entry of images.registries: a registry host ("registry.example.com:5000") and an optional
+// repository path prefix matched by whole components ("library" matches "library/ubuntu",
+// never "libraryX/ubuntu").
+struct registry_scope {
+    std::string domain; // lower case; "docker.io" for Docker Hub (index.docker.io folded in)
+    std::string path;   // "" = the whole registry
+    std::string text;   // as written in the config, for messages
+};
+
+// [roles.NAME.images]: ImageCreate (pull), ContainerCreate's image, image mounts, service and
+// plugin images.
+struct image_constraints {
+    std::optional<std::vector<registry_scope>> registries; // absent: any registry
+    bool require_digest = false;
+};
+
+// [roles.NAME.build]: ImageBuild query parameters.
+struct build_constraints {
+    bool network_host = false;
+    bool remote_context = false; // a context the daemon fetches itself (git or http URL)
+};
+
+struct role_constraints {
+    std::optional<container_constraints> containers;
+    std::optional<volume_constraints> volumes;
+    std::optional<image_constraints> images;
+    std::optional<build_constraints> build;
+    bool ownership = false; // objects get dockgate.owner=<user>; others' objects are invisible
+
+    // True when no section and no ownership is set: requests are judged only by allow/deny.
+    bool empty() const noexcept {
+        return !containers && !volumes && !images && !build && !ownership;
+    }
+};
+
+/// The Linux capability names without the CAP_ prefix ("CHOWN", ..., "CHECKPOINT_RESTORE"), as
+/// the daemon's capability list knows them.
+std::span<std::string_view const> linux_capabilities() noexcept;
+
+/// Splits "registry.example.com:5000/team" into a registry_scope. Returns nullopt and sets
+/// `why` (a sentence with the fix) when the text is not a registry host with an optional
+/// lower-case repository path.
+std::optional<registry_scope> parse_registry_scope(std::string_view text, std::string& why);
+
+/// Go's path.Clean, which the daemon applies to bind sources: "/srv/data/../../etc" is "/etc",
+/// "//srv/./data/" is "/srv/data", "" is ".".
+std::string clean_path(std::string_view path);
+
+/// True when the clean absolute `path` is `root` or lies below it, by whole components:
+/// "/srv/data/x" is within "/srv/data", "/srv/database" is not; everything is within "/".
+bool path_within(std::string_view path, std::string_view root) noexcept;
+
+} // namespace dockgate::config
