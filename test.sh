@@ -14,7 +14,7 @@ scripts/install-deps.sh test
 
 echo "== sanitizer build (ASan + UBSan): unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDOCKGATE_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target dockgate_unit_tests
+cmake --build build-asan -j"$jobs" --target dockgate_unit_tests dockgate_certs_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs" | tail -n 3
 

@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <iostream>
 
 namespace {
@@ -66,6 +68,12 @@ int check_config(std::string const& file) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // Relay and read buffers are taken and given back per request. With glibc's default,
+    // dynamic thresholds, freeing them trims the heap (madvise, a TLB shootdown on every core)
+    // and the next request grows it again; fixed thresholds keep that memory in the process.
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+
     CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon", "dockgate"};
     app.set_version_flag("--version", std::string("dockgate ") + DOCKGATE_VERSION);
     std::string config_file;

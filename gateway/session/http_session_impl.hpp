@@ -193,9 +193,15 @@ asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& h
         if (idle_ && draining_)
             co_return false;
         if (idle_) {
-            // Between requests hold no memory beyond the TLS state: give buffers back.
+            // Between requests hold no memory beyond the TLS state: give buffers back, and
+            // take one again only when the next request starts to arrive.
             client_buffer_.shrink_to_fit();
             daemon_buffer_.shrink_to_fit();
+            auto [wec] = co_await async_wait_readable(stream_, use_tuple);
+            if (wec) {
+                idle_ = false;
+                co_return false;
+            }
         }
         auto [ec, n] = co_await stream_.async_read_some(client_buffer_.prepare(head_read_size), use_tuple);
         idle_ = false;
@@ -328,6 +334,9 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     x.response->header_limit(static_cast<std::uint32_t>(limits.header_bytes));
     if (x.head_request)
         x.response->skip(true);
+    // Beast sizes its reads by the buffer's spare capacity: without room, bodies would move in
+    // 512-byte reads and records.
+    daemon_buffer_.reserve(relay_buffer_size);
     auto [rec, rn] = co_await bhttp::async_read_header(upstream_, daemon_buffer_, *x.response, use_tuple);
     if (rec) {
         if (closed_)
@@ -349,13 +358,18 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     res.body().size = 0;
     res.body().more = !x.response->is_done();
     x.response_writer.emplace(res);
-    watchdog_.set(slot::client_write, limits.write_timeout);
-    auto [hec, hn] = co_await bhttp::async_write_header(stream_, *x.response_writer, use_tuple);
-    watchdog_.clear(slot::client_write);
-    x.bytes_out += hn;
-    if (hec) {
-        audit(x);
-        co_return false;
+    // A head with nothing behind it yet goes out at once (a stream may not produce a byte for
+    // hours, and `docker run` waits on the head of /wait); otherwise head and the body bytes
+    // already here leave together, in one record.
+    if (upgraded || raw_stream || (!x.response->is_done() && daemon_buffer_.size() == 0)) {
+        watchdog_.set(slot::client_write, limits.write_timeout);
+        auto [hec, hn] = co_await bhttp::async_write_header(stream_, *x.response_writer, use_tuple);
+        watchdog_.clear(slot::client_write);
+        x.bytes_out += hn;
+        if (hec) {
+            audit(x);
+            co_return false;
+        }
     }
 
     if (upgraded || raw_stream) {
@@ -396,6 +410,7 @@ asio::awaitable<void> http_session<Stream>::relay_request_body(std::shared_ptr<e
     auto& body = p.get().body();
     auto const owned = take_relay_buffer();
     char* const buf = owned.get();
+    client_buffer_.reserve(relay_buffer_size); // see forward(): Beast reads what fits
     while (!closed_) {
         if (!p.is_done()) {
             body.data = buf;

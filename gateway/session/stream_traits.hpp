@@ -32,6 +32,16 @@ inline void shutdown_send(unix_stream& s) {
     s.shutdown(boost::asio::socket_base::shutdown_send, ec);
 }
 
+/// Completes when the stream has something to read (or failed), without taking a buffer.
+template <class Token>
+auto async_wait_readable(tls_stream& s, Token&& token) {
+    return s.async_wait_readable(std::forward<Token>(token));
+}
+template <class Token>
+auto async_wait_readable(unix_stream& s, Token&& token) {
+    return s.async_wait(boost::asio::socket_base::wait_read, std::forward<Token>(token));
+}
+
 /// Ends the connection politely (TLS close_notify); the caller bounds it with a deadline.
 boost::asio::awaitable<void> graceful_close(tls_stream& s);
 boost::asio::awaitable<void> graceful_close(unix_stream& s);

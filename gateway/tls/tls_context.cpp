@@ -119,6 +119,8 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     // Idle connections give their record buffers back; writes behave like write_some.
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Read whole records (and what follows) per syscall instead of header and body apart.
+    SSL_CTX_set_read_ahead(native, 1);
     if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1)
         throw std::runtime_error("TLS: cipher list rejected: " + openssl_error());
 

@@ -96,6 +96,23 @@ public:
             handshake_op{this, false}, token, socket_);
     }
 
+    /// Completes when decrypted data is pending or the socket is readable; holds no buffer.
+    template <class Token>
+    auto async_wait_readable(Token&& token) {
+        return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+            [this, started = false](auto& self, boost::system::error_code ec = {}) mutable {
+                if (started)
+                    return self.complete(ec);
+                started = true;
+                if (SSL_has_pending(ssl_.get()) == 1) {
+                    auto ex = socket_.get_executor();
+                    return boost::asio::post(ex, std::move(self));
+                }
+                socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
+            },
+            token, socket_);
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(MutableBuffers const& buffers, Token&& token) {
         boost::asio::mutable_buffer first;

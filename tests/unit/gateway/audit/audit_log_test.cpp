@@ -8,7 +8,7 @@ namespace dockgate::audit {
 namespace {
 
 TEST(format_record, is_one_json_object_with_every_field) {
-    policy::identity who{"al\"ice", {"developers", "ops"}, "tls", "127.0.0.1:5000", "serial:01"};
+    policy::identity who{"al\"ice", {"developers", "ops"}, "tls", "127.0.0.1:5000", "serial:01", ""};
     std::vector<std::string> roles{"operator"};
     audit_record r;
     r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
