@@ -72,6 +72,7 @@ private:
     boost::asio::awaitable<void> relay_request_body(std::shared_ptr<exchange> x);
     boost::asio::awaitable<bool> relay_response_body(exchange& x);
     boost::asio::awaitable<void> relay_upgraded(exchange& x);
+    boost::asio::awaitable<void> watch_client(std::uint64_t generation);
     boost::asio::awaitable<void> pump_client_to_daemon();
     boost::asio::awaitable<void> pump_client_to_daemon_loop();
     boost::asio::awaitable<bool> connect_upstream(exchange& x);
@@ -97,6 +98,8 @@ private:
     boost::beast::flat_buffer daemon_buffer_;
     std::optional<boost::asio::steady_timer> pump_done_; // signalled when client->daemon ends
     bool pump_running_ = false;
+    std::uint64_t watch_generation_ = 0; // bumps end the watch of the current response
+    bool watching_ = false;
     bool upstream_open_ = false;
     bool idle_ = false;     // waiting for the first byte of a request
     bool draining_ = false; // finish the current request, then close

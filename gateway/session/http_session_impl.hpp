@@ -378,7 +378,22 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
         co_return false;
     }
 
+    // While a response streams (events, logs -f, /wait), notice a client that goes away: the
+    // daemon's subscription must not outlive it. Only once the request body is all read, so
+    // the two never read the client at the same time.
+    if (x.body_finished && !x.response->is_done()) {
+        watching_ = true;
+        asio::co_spawn(
+            stream_.get_executor(),
+            [self = this->shared_from_this(), gen = watch_generation_] { return self->watch_client(gen); },
+            asio::detached);
+    }
     bool const ok = co_await relay_response_body(x);
+    if (watching_) {
+        watching_ = false;
+        ++watch_generation_;
+        cancel_waits(stream_);
+    }
     if (ok && !x.body_finished && !x.body_failed) {
         // Normally the body relay finished long before the response did; give it a moment.
         x.body_done->expires_after(close_grace);
@@ -542,6 +557,23 @@ asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
         co_await pump_done_->async_wait(use_tuple);
     }
     shut_all();
+}
+
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::watch_client(std::uint64_t generation) {
+    while (!closed_ && watching_ && generation == watch_generation_) {
+        auto [ec] = co_await async_wait_readable(stream_, use_tuple);
+        if (closed_ || generation != watch_generation_)
+            co_return; // the response ended; the wait was cancelled
+        int const state = ec ? 0 : peek_state(stream_);
+        if (state == 1)
+            co_return; // a pipelined request: it waits its turn, and reading resumes then
+        if (state == 0) {
+            spdlog::debug("conn {}: client went away during a streamed response; closing", id_);
+            shut_all();
+            co_return;
+        }
+    }
 }
 
 template <class Stream>

@@ -7,6 +7,10 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include "gateway/tls/tls_socket.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace dockgate::session {
 
 using tls_stream = tls::tls_socket;
@@ -40,6 +44,28 @@ auto async_wait_readable(tls_stream& s, Token&& token) {
 template <class Token>
 auto async_wait_readable(unix_stream& s, Token&& token) {
     return s.async_wait(boost::asio::socket_base::wait_read, std::forward<Token>(token));
+}
+
+/// 1: data waiting, 0: the peer closed, -1: nothing yet. Consumes nothing.
+inline int peek_state(tls_stream& s) { return s.peek_state(); }
+inline int peek_state(unix_stream& s) {
+    char c;
+    ssize_t const n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return -1;
+    return 0;
+}
+
+/// Cancels the reads and waits pending on the stream (nothing else is pending when called).
+inline void cancel_waits(tls_stream& s) {
+    boost::system::error_code ec;
+    s.next_layer().cancel(ec);
+}
+inline void cancel_waits(unix_stream& s) {
+    boost::system::error_code ec;
+    s.cancel(ec);
 }
 
 /// Ends the connection politely (TLS close_notify); the caller bounds it with a deadline.

@@ -133,6 +133,25 @@ public:
             write_op{this, flatten(buffers), false}, token, socket_);
     }
 
+    /// Without consuming anything: 1 when application data is waiting, 0 when the peer closed
+    /// (or the connection failed), -1 when nothing complete has arrived yet.
+    int peek_state() noexcept {
+        ERR_clear_error();
+        char c;
+        std::size_t n = 0;
+        int const ret = SSL_peek_ex(ssl_.get(), &c, 1, &n);
+        if (ret == 1)
+            return 1;
+        boost::system::error_code ec;
+        switch (detail::classify(ssl_.get(), ret, ec)) {
+        case detail::step::want_read:
+        case detail::step::want_write:
+            return -1;
+        default:
+            return 0;
+        }
+    }
+
     /// Queues close_notify if the connection is still healthy; never waits for the peer's.
     void send_close_notify() noexcept {
         if (!failed_ && SSL_is_init_finished(ssl_.get()) == 1) {

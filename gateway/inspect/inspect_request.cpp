@@ -1,0 +1,346 @@
+// The entry point: which operations are inspected, the checks on query and Content-Type that
+// apply to all of them, and the dispatch of each operation's body to its rules.
+
+#include <algorithm>
+#include <array>
+
+#include "gateway/inspect/go_fold.hpp"
+#include "gateway/inspect/image_reference.hpp"
+#include "gateway/inspect/inspect.hpp"
+#include "gateway/inspect/judge.hpp"
+
+namespace dockgate::inspect {
+
+using detail::judge;
+
+namespace {
+
+struct operation_entry {
+    std::string_view operation;
+    body_handling handling;
+    std::array<std::string_view, 4> guarded_params; // refused when given twice ("" = unused)
+};
+
+operation_entry const operations[] = {
+    {"ContainerCreate", body_handling::buffer_json, {}},
+    {"ContainerUpdate", body_handling::buffer_json, {}},
+    {"ContainerExec", body_handling::buffer_json, {}},
+    {"ContainerStart", body_handling::buffer_json, {}},
+    {"VolumeCreate", body_handling::buffer_json, {}},
+    {"NetworkCreate", body_handling::buffer_json, {}},
+    {"ServiceCreate", body_handling::buffer_json, {}},
+    {"ServiceUpdate", body_handling::buffer_json, {}},
+    {"PluginPull", body_handling::buffer_json, {"remote", "name"}},
+    {"PluginUpgrade", body_handling::buffer_json, {"remote"}},
+    {"PluginSet", body_handling::buffer_json, {}},
+    {"PluginCreate", body_handling::query_only, {}},
+    {"ImageCreate", body_handling::query_only, {"fromImage", "tag", "fromSrc", "repo"}},
+    {"ImageBuild", body_handling::query_only, {"networkmode", "remote", "cgroupparent"}},
+};
+
+operation_entry const* find_operation(std::string_view operation) {
+    for (auto const& e : operations) {
+        if (e.operation == operation)
+            return &e;
+    }
+    return nullptr;
+}
+
+// Fields of HostConfig (and its embedded Resources) in Engine API 1.41-1.56, plus the wrapper's
+// "Cpuset". Daemons up to 24.x embed a HostConfig in the create body's top level and use it
+// when the body has no "HostConfig" object, so a top-level "Privileged" would be applied.
+constexpr std::string_view host_config_fields[] = {"Binds",
+                                                   "ContainerIDFile",
+                                                   "LogConfig",
+                                                   "NetworkMode",
+                                                   "PortBindings",
+                                                   "RestartPolicy",
+                                                   "AutoRemove",
+                                                   "VolumeDriver",
+                                                   "VolumesFrom",
+                                                   "Mounts",
+                                                   "ConsoleSize",
+                                                   "Annotations",
+                                                   "CapAdd",
+                                                   "CapDrop",
+                                                   "CgroupnsMode",
+                                                   "Dns",
+                                                   "DnsOptions",
+                                                   "DnsSearch",
+                                                   "ExtraHosts",
+                                                   "GroupAdd",
+                                                   "IpcMode",
+                                                   "Cgroup",
+                                                   "Links",
+                                                   "OomScoreAdj",
+                                                   "PidMode",
+                                                   "Privileged",
+                                                   "PublishAllPorts",
+                                                   "ReadonlyRootfs",
+                                                   "SecurityOpt",
+                                                   "StorageOpt",
+                                                   "Tmpfs",
+                                                   "UTSMode",
+                                                   "UsernsMode",
+                                                   "ShmSize",
+                                                   "Sysctls",
+                                                   "Runtime",
+                                                   "Isolation",
+                                                   "MaskedPaths",
+                                                   "ReadonlyPaths",
+                                                   "CpuShares",
+                                                   "Memory",
+                                                   "CgroupParent",
+                                                   "BlkioWeight",
+                                                   "BlkioWeightDevice",
+                                                   "BlkioDeviceReadBps",
+                                                   "BlkioDeviceWriteBps",
+                                                   "BlkioDeviceReadIOps",
+                                                   "BlkioDeviceWriteIOps",
+                                                   "CpuPeriod",
+                                                   "CpuQuota",
+                                                   "CpuRealtimePeriod",
+                                                   "CpuRealtimeRuntime",
+                                                   "CpusetCpus",
+                                                   "CpusetMems",
+                                                   "Devices",
+                                                   "DeviceCgroupRules",
+                                                   "DeviceRequests",
+                                                   "KernelMemory",
+                                                   "KernelMemoryTCP",
+                                                   "MemoryReservation",
+                                                   "MemorySwap",
+                                                   "MemorySwappiness",
+                                                   "NanoCpus",
+                                                   "OomKillDisable",
+                                                   "Init",
+                                                   "PidsLimit",
+                                                   "Ulimits",
+                                                   "CpuCount",
+                                                   "CpuPercent",
+                                                   "IOMaximumIOps",
+                                                   "IOMaximumBandwidth",
+                                                   "Cpuset"};
+
+void judge_container_create(judge& j, json_value& body) {
+    for (auto const& m : body.members) {
+        for (auto name : host_config_fields) {
+            if (fold_equal(m.key, name)) {
+                j.invalid("HostConfig field \"" + std::string(name) +
+                          "\" at the top level of the body (older daemons apply it; put it inside "
+                          "HostConfig)");
+                return;
+            }
+        }
+    }
+    if (auto* hc = j.object(j.field(body, "HostConfig"), "HostConfig"))
+        detail::judge_host_config(j, *hc, "HostConfig");
+    auto const image = j.string(j.field(body, "Image"), "Config.Image").value_or("");
+    detail::judge_image(j, image, "Config.Image");
+    auto const user = j.string(j.field(body, "User"), "Config.User").value_or("");
+    detail::judge_run_as(j, user, "Config.User", requirement_kind::image_user_non_root, image);
+    if (auto* net = j.object(j.field(body, "NetworkingConfig"), "NetworkingConfig")) {
+        if (auto* endpoints =
+                j.object(j.field(*net, "EndpointsConfig"), "NetworkingConfig.EndpointsConfig")) {
+            for (auto const& m : endpoints->members)
+                detail::judge_network_name(
+                    j, m.key, detail::field_text("NetworkingConfig.EndpointsConfig", m.key),
+                    "containers.host_namespaces");
+        }
+    }
+    detail::apply_owner_label(j, body, "Labels");
+    detail::apply_container_mutations(j, body);
+}
+
+void judge_exec(judge& j, json_value& body) {
+    auto const* c = j.containers();
+    if (c != nullptr && j.boolean(j.field(body, "Privileged"), "Privileged").value_or(false) &&
+        !c->privileged)
+        j.deny("containers.privileged", "Privileged=true");
+    auto const user = j.string(j.field(body, "User"), "User").value_or("");
+    detail::judge_run_as(j, user, "User", requirement_kind::container_user_non_root,
+                         j.req().target);
+}
+
+void judge_volume_create(judge& j, json_value& body) {
+    auto const driver = j.string(j.field(body, "Driver"), "Driver").value_or("");
+    detail::judge_driver_options(j, driver, j.string_map(j.field(body, "DriverOpts"), "DriverOpts"),
+                                 "DriverOpts");
+    detail::apply_owner_label(j, body, "Labels");
+}
+
+void judge_image_create(judge& j) {
+    auto const& images = j.rules().images;
+    auto const query = j.req().query;
+    auto const from_image = std::string(query_get(query, "fromImage").value_or(""));
+    auto const tag = std::string(query_get(query, "tag").value_or(""));
+    auto const from_src = query_get(query, "fromSrc").value_or("");
+    if (!images)
+        return;
+    if (!from_image.empty()) {
+        // The daemon trims one trailing ':' ("pull -a"), then lets `tag` be a tag or a digest.
+        std::string image = from_image;
+        if (image.back() == ':')
+            image.pop_back();
+        auto parsed = parse_image_reference(image);
+        auto const* ref = std::get_if<image_reference>(&parsed);
+        std::string const field =
+            detail::field_text("fromImage", from_image + (tag.empty() ? "" : "&tag=" + tag));
+        if (ref == nullptr) {
+            auto const* why = std::get_if<std::string>(&parsed);
+            j.deny("images.registries", field, why ? *why : "an image ID is not a name to pull");
+            return;
+        }
+        std::string full = image;
+        if (!tag.empty()) {
+            std::string const base = ref->domain + "/" + ref->path;
+            full = is_digest(tag)
+                       ? base + "@" + tag
+                       : base + ":" + tag + (ref->digest.empty() ? "" : "@" + ref->digest);
+        }
+        detail::judge_image(j, full, "fromImage");
+        return;
+    }
+    if (!from_src.empty() && from_src != "-" && images->registries)
+        j.deny("images.registries", detail::field_text("fromSrc", from_src),
+               "importing from a URL bypasses the allowed registries");
+}
+
+void judge_image_build(judge& j) {
+    auto const& build = j.rules().build;
+    auto const* c = j.containers();
+    auto const query = j.req().query;
+    auto const mode = query_get(query, "networkmode").value_or("");
+    auto const remote = query_get(query, "remote").value_or("");
+    auto const parent = query_get(query, "cgroupparent").value_or("");
+    bool const confined = build && !build->network_host;
+    std::string const mode_field = detail::field_text("networkmode", mode);
+    if (mode == "host") {
+        if (confined)
+            j.deny("build.network_host", mode_field);
+    } else if (mode.substr(0, 10) == "container:") {
+        if (confined || j.ownership())
+            j.require(requirement_kind::container_owned, std::string(mode.substr(10)), mode_field,
+                      confined ? "build.network_host" : "ownership");
+    } else if (!mode.empty() && mode != "default" && mode != "bridge" && mode != "none") {
+        if (confined || j.ownership())
+            j.require(requirement_kind::network_not_host, std::string(mode), mode_field,
+                      confined ? "build.network_host" : "ownership");
+    }
+    // "client-session" is BuildKit's marker for a context sent over the session, not a URL.
+    if (!remote.empty() && remote != "client-session" && build && !build->remote_context)
+        j.deny("build.remote_context", detail::field_text("remote", remote),
+               "the daemon would fetch the build context itself");
+    if (!parent.empty() && c != nullptr && !c->cgroup_parent)
+        j.deny("containers.cgroup_parent", detail::field_text("cgroupparent", parent));
+}
+
+// The JSON body of a buffer_json operation, judged in place.
+void judge_body(judge& j, json_value& root) {
+    auto const op = j.req().operation;
+    bool const wants_array = op == "PluginPull" || op == "PluginUpgrade" || op == "PluginSet";
+    if (root.is_null())
+        return; // the zero value: nothing the daemon could act on beyond its defaults
+    if (wants_array ? !root.is_array() : !root.is_object()) {
+        j.invalid(std::string("the body must be a JSON ") + (wants_array ? "array" : "object"));
+        return;
+    }
+    if (op == "ContainerCreate")
+        judge_container_create(j, root);
+    else if (op == "ContainerUpdate")
+        detail::judge_resources(j, root, "");
+    else if (op == "ContainerExec")
+        judge_exec(j, root);
+    else if (op == "VolumeCreate")
+        judge_volume_create(j, root);
+    else if (op == "NetworkCreate")
+        detail::apply_owner_label(j, root, "Labels");
+    else if (op == "ServiceCreate" || op == "ServiceUpdate") {
+        detail::judge_service_spec(j, root);
+        detail::apply_service_mutations(j, root);
+    } else if (op == "PluginSet")
+        detail::judge_plugin_settings(j, root);
+    else
+        detail::judge_plugin_privileges(j, root);
+}
+
+bool only_space(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+} // namespace
+
+body_handling handling_for(std::string_view operation) noexcept {
+    auto const* e = find_operation(operation);
+    return e == nullptr ? body_handling::none : e->handling;
+}
+
+inspect_result inspect_request(request const& req, config::role const& role) {
+    inspect_result out;
+    judge j(req, role, out);
+    auto const* entry = find_operation(req.operation);
+    if (entry == nullptr)
+        return out;
+    if (is_form_content_type(req.content_type)) {
+        j.invalid("a form Content-Type (the daemon would read parameters from the body); send "
+                  "application/json");
+        return out;
+    }
+    for (auto key : entry->guarded_params) {
+        if (!key.empty() && query_count(req.query, key) > 1) {
+            j.invalid("query parameter \"" + std::string(key) + "\" given more than once");
+            return out;
+        }
+    }
+    if (req.operation == "PluginPull" || req.operation == "PluginUpgrade")
+        detail::judge_image(j, query_get(req.query, "remote").value_or(""), "remote");
+    if (j.done()) {
+        // denied by the query alone
+    } else if (entry->handling == body_handling::query_only) {
+        if (req.operation == "ImageCreate")
+            judge_image_create(j);
+        else if (req.operation == "ImageBuild")
+            judge_image_build(j);
+        else if (j.containers() != nullptr && !j.containers()->privileged)
+            j.deny("containers.privileged", "PluginCreate=<plugin archive>",
+                   "a plugin archive declares its own privileges, which the gateway cannot read");
+    } else if (req.operation == "ContainerStart") {
+        // Below API 1.24 a start body is a HostConfig applied without the create checks; from
+        // 1.24 the daemon refuses bodies over 7 bytes. Nothing is forwarded either way.
+        if (req.body.size() > 7 && !only_space(req.body))
+            j.invalid("a start request takes no body (configure the container when creating it)");
+        out.body_replaced = true;
+    } else if (only_space(req.body)) {
+        out.body_replaced = true; // forwarded empty, as the daemon would read it
+    } else {
+        auto parsed = parse_json(req.body, req.limits);
+        if (auto const* err = std::get_if<json_error>(&parsed)) {
+            j.invalid("the body at byte " + std::to_string(err->offset) + ": " + err->reason);
+            return out;
+        }
+        auto& root = std::get<json_value>(parsed);
+        judge_body(j, root);
+        if (!j.done()) {
+            out.body_replaced = true;
+            out.forward_body = write_json(root);
+        }
+    }
+    if (j.done()) {
+        out.requirements.clear();
+        out.body_replaced = false;
+        out.forward_body.clear();
+    }
+    return out;
+}
+
+bool image_allowed(std::string_view reference, config::role const& role) {
+    auto const& images = role.constraints.images;
+    if (!images || !images->registries)
+        return true;
+    auto parsed = parse_image_reference(reference);
+    auto const* ref = std::get_if<image_reference>(&parsed);
+    return ref != nullptr && reference_in_scopes(*ref, *images->registries);
+}
+
+} // namespace dockgate::inspect

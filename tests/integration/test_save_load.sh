@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# docker save | docker load of a >= 200 MB image through dockgate: a long
+# streamed response and a long streamed request body, byte for byte (the
+# image id is a hash of the content, so an identical id proves it).
+source "$(dirname "$0")/lib.sh"
+it_init "$@"
+
+gateway_up gw
+IMG=local/big:1
+# Whatever happens, the fixture's image is back at the end.
+on_exit "daemon image inspect $IMG >/dev/null 2>&1 || daemon load -i '$WORK/big.tar'"
+
+id0="$(daemon image inspect -f '{{.Id}}' "$IMG")" || fail "fixture image $IMG missing"
+size="$(daemon image inspect -f '{{.Size}}' "$IMG")"
+((size >= 200 * 1024 * 1024)) || fail "$IMG is only $size bytes"
+
+# 1. save through the gateway to a file (streamed response).
+t0=$SECONDS
+GW_TIMEOUT=300 assert_success "docker save $IMG through the gateway" -- gw_docker alice save -o "$WORK/big.tar" "$IMG"
+tarsize="$(stat -c %s "$WORK/big.tar")"
+((tarsize >= 200 * 1024 * 1024)) || fail "saved tar is only $tarsize bytes"
+ok "saved tar is $tarsize bytes ($((SECONDS - t0)) s)"
+daemon save "$IMG" | cmp -s - "$WORK/big.tar" || fail "the tar saved through the gateway differs from the daemon's own save"
+ok "the tar saved through the gateway is byte-identical to the daemon's own"
+
+# 2. delete the image (through the gateway), then load the tar (streamed
+# request body) and compare the id.
+GW_TIMEOUT=120 assert_success "docker rmi $IMG through the gateway" -- gw_docker alice rmi "$IMG"
+if daemon image inspect "$IMG" >/dev/null 2>&1; then fail "$IMG still exists at the daemon after rmi"; fi
+ok "the daemon no longer has $IMG"
+t0=$SECONDS
+GW_TIMEOUT=300 assert_success "docker load < big.tar through the gateway" -- gw_docker alice load -i "$WORK/big.tar"
+assert_contains "$LAST_OUT" "Loaded image: $IMG" "load reports the loaded image"
+id1="$(daemon image inspect -f '{{.Id}}' "$IMG")" || fail "$IMG missing after load"
+assert_eq "$id0" "$id1" "the reloaded image has the original id ($((SECONDS - t0)) s)"
+
+# 3. the pipe itself: docker save | docker load, both through the gateway at
+# once. The image is saved under a second tag and its first tag deleted, so
+# the load has to recreate local/big:1's content under that tag.
+daemon tag "$IMG" local/big:keep >/dev/null
+on_exit "daemon rmi local/big:keep"
+GW_TIMEOUT=120 assert_success "docker rmi $IMG (tag) through the gateway" -- gw_docker alice rmi "$IMG"
+t0=$SECONDS
+rc=0
+out="$( (GW_TIMEOUT=300 gw_docker alice save local/big:keep | GW_TIMEOUT=300 gw_docker alice load) 2>&1)" || rc=$?
+((rc == 0)) || fail "docker save | docker load through the gateway failed (exit $rc): $out"
+ok "docker save | docker load through the gateway ($((SECONDS - t0)) s)"
+assert_contains "$out" "Loaded image: local/big:keep" "load of the piped stream reports the image"
+assert_eq "$id0" "$(daemon image inspect -f '{{.Id}}' local/big:keep)" "the piped round trip keeps the image id"
+daemon tag local/big:keep "$IMG"
+assert_eq "$id0" "$(daemon image inspect -f '{{.Id}}' "$IMG")" "fixture image restored"
+
+wait_for_audit "any(r.get('operation') == 'ImageLoad' and r.get('decision') == 'allow' and int(r.get('bytes_in', 0)) >= 200*1024*1024 for r in recs)" ||
+  fail "no ImageLoad audit record with bytes_in >= 200 MiB"
+ok "audit: ImageLoad recorded with bytes_in >= 200 MiB"
+wait_for_audit "any(str(r.get('operation')).startswith('ImageGet') and r.get('decision') == 'allow' and int(r.get('bytes_out', 0)) >= 200*1024*1024 for r in recs)" ||
+  fail "no ImageGet/ImageGetAll audit record with bytes_out >= 200 MiB"
+ok "audit: ImageGet(All) recorded with bytes_out >= 200 MiB"
