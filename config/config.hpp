@@ -3,6 +3,7 @@
 // threads as `std::shared_ptr<const config>` and swaps whole snapshots on reload.
 
 #include "common/duration.hpp"
+#include "config/constraints.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -84,6 +85,7 @@ struct role {
     std::vector<std::string> allow; // operationId globs
     std::vector<std::string> deny;
     role_mode mode = role_mode::enforce;
+    role_constraints constraints; // [roles.NAME.containers|volumes|images|build], ownership
 };
 
 struct config {

@@ -24,11 +24,12 @@ struct container_constraints {
     std::vector<std::string> bind_sources; // absolute and clean ("/srv/data"); subpaths allowed
     bool host_namespaces = false;          // network/pid/ipc/uts/userns/cgroupns "host"
     bool cgroup_parent = false;
-    bool devices = false;    // Devices, DeviceRequests, DeviceCgroupRules
-    bool unconfined = false; // seccomp/apparmor/label/systempaths loosened, masked paths, annotations
+    bool devices = false; // Devices, DeviceRequests, DeviceCgroupRules
+    bool unconfined =
+        false; // seccomp/apparmor/label/systempaths loosened, masked paths, annotations
     bool run_as_non_root = false;
     bool sysctls = false;
-    std::vector<std::string> runtimes{"runc"}; // the daemon's default ("") is always allowed
+    std::vector<std::string> runtimes{"runc"};    // the daemon's default ("") is always allowed
     std::vector<std::string> inject_security_opt; // appended to HostConfig.SecurityOpt on create
     bool cap_drop_all = false;                    // CapDrop = ["ALL"] on create
 };
@@ -81,6 +82,13 @@ std::span<std::string_view const> linux_capabilities() noexcept;
 /// `why` (a sentence with the fix) when the text is not a registry host with an optional
 /// lower-case repository path.
 std::optional<registry_scope> parse_registry_scope(std::string_view text, std::string& why);
+
+/// A registry host as image references name it: DNS labels or a bracketed IPv6 address, with an
+/// optional ":PORT" ("registry.example.com:5000", "localhost", "[::1]:5000").
+bool valid_registry_host(std::string_view host);
+
+/// A repository path component: [a-z0-9]+ joined by '.', '_', "__" or runs of '-'.
+bool valid_repository_component(std::string_view component);
 
 /// Go's path.Clean, which the daemon applies to bind sources: "/srv/data/../../etc" is "/etc",
 /// "//srv/./data/" is "/srv/data", "" is ".".

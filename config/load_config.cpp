@@ -17,6 +17,12 @@ config_error::config_error(std::vector<std::string> problems)
     : std::runtime_error(problems.empty() ? "config: invalid" : problems.front())
     , problems_(std::move(problems)) {}
 
+namespace detail {
+// role_constraints.cpp
+void read_role_constraints(reader& r, toml::table const& role_table, std::string const& path,
+                           role_constraints& out);
+} // namespace detail
+
 namespace {
 
 using namespace detail;
@@ -349,7 +355,8 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
             r.problem(&node, path, std::string("expected a table, got ") + type_name(node));
             continue;
         }
-        r.only_keys(*rt, path, {"subjects", "allow", "deny", "mode"});
+        r.only_keys(*rt, path,
+                    {"subjects", "allow", "deny", "mode", "containers", "volumes", "images", "build", "ownership"});
         role ro;
         ro.name = std::string(key.str());
         if (auto subjects = r.strings(*rt, path, "subjects")) {
@@ -379,6 +386,7 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
             else
                 r.problem(rt->get("mode"), path + ".mode", "unknown mode \"" + *mode + "\" (use \"enforce\" or \"audit\")");
         }
+        read_role_constraints(r, *rt, path, ro.constraints);
         cfg.roles.push_back(std::move(ro));
         role_lines.push_back(node.source().begin.line);
     }

@@ -1,32 +1,65 @@
 // Reads [roles.NAME.containers|volumes|images|build] and `ownership` (see constraints.hpp for
 // the model). Every problem names its key path and the fix, like the rest of the loader.
 
-#include "config/constraints.hpp"
-#include "config/toml_reader.hpp"
-
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
+
+#include <toml++/toml.h>
+
+#include "config/constraints.hpp"
+#include "config/toml_reader.hpp"
 
 namespace dockgate::config {
 
 namespace {
 
 // The kernel's list (include/uapi/linux/capability.h), which the daemon's list mirrors.
-constexpr std::array<std::string_view, 41> capability_names = {
-    "CHOWN",           "DAC_OVERRIDE",     "DAC_READ_SEARCH", "FOWNER",          "FSETID",
-    "KILL",            "SETGID",           "SETUID",          "SETPCAP",         "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE", "NET_BROADCAST",   "NET_ADMIN",       "NET_RAW",         "IPC_LOCK",
-    "IPC_OWNER",       "SYS_MODULE",       "SYS_RAWIO",       "SYS_CHROOT",      "SYS_PTRACE",
-    "SYS_PACCT",       "SYS_ADMIN",        "SYS_BOOT",        "SYS_NICE",        "SYS_RESOURCE",
-    "SYS_TIME",        "SYS_TTY_CONFIG",   "MKNOD",           "LEASE",           "AUDIT_WRITE",
-    "AUDIT_CONTROL",   "SETFCAP",          "MAC_OVERRIDE",    "MAC_ADMIN",       "SYSLOG",
-    "WAKE_ALARM",      "BLOCK_SUSPEND",    "AUDIT_READ",      "PERFMON",         "BPF",
-    "CHECKPOINT_RESTORE"};
+constexpr std::array<std::string_view, 41> capability_names = {"CHOWN",
+                                                               "DAC_OVERRIDE",
+                                                               "DAC_READ_SEARCH",
+                                                               "FOWNER",
+                                                               "FSETID",
+                                                               "KILL",
+                                                               "SETGID",
+                                                               "SETUID",
+                                                               "SETPCAP",
+                                                               "LINUX_IMMUTABLE",
+                                                               "NET_BIND_SERVICE",
+                                                               "NET_BROADCAST",
+                                                               "NET_ADMIN",
+                                                               "NET_RAW",
+                                                               "IPC_LOCK",
+                                                               "IPC_OWNER",
+                                                               "SYS_MODULE",
+                                                               "SYS_RAWIO",
+                                                               "SYS_CHROOT",
+                                                               "SYS_PTRACE",
+                                                               "SYS_PACCT",
+                                                               "SYS_ADMIN",
+                                                               "SYS_BOOT",
+                                                               "SYS_NICE",
+                                                               "SYS_RESOURCE",
+                                                               "SYS_TIME",
+                                                               "SYS_TTY_CONFIG",
+                                                               "MKNOD",
+                                                               "LEASE",
+                                                               "AUDIT_WRITE",
+                                                               "AUDIT_CONTROL",
+                                                               "SETFCAP",
+                                                               "MAC_OVERRIDE",
+                                                               "MAC_ADMIN",
+                                                               "SYSLOG",
+                                                               "WAKE_ALARM",
+                                                               "BLOCK_SUSPEND",
+                                                               "AUDIT_READ",
+                                                               "PERFMON",
+                                                               "BPF",
+                                                               "CHECKPOINT_RESTORE"};
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // A repository path component of the distribution reference grammar:
 // [a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*
@@ -58,7 +91,8 @@ bool valid_domain(std::string_view d) {
         if (close == std::string_view::npos || close == 1)
             return false;
         auto const inner = d.substr(1, close - 1);
-        if (!std::all_of(inner.begin(), inner.end(), [](unsigned char c) { return std::isxdigit(c) || c == ':'; }))
+        if (!std::all_of(inner.begin(), inner.end(),
+                         [](unsigned char c) { return std::isxdigit(c) || c == ':'; }))
             return false;
         host = {};
         d = d.substr(close + 1);
@@ -79,9 +113,11 @@ bool valid_domain(std::string_view d) {
         return true; // the IPv6 case
     for (std::size_t start = 0; start <= host.size();) {
         auto const dot = host.find('.', start);
-        auto const label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        auto const label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos
+                                                                            : dot - start);
         if (label.empty() || label.front() == '-' || label.back() == '-' ||
-            !std::all_of(label.begin(), label.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; }))
+            !std::all_of(label.begin(), label.end(),
+                         [](unsigned char c) { return std::isalnum(c) || c == '-'; }))
             return false;
         if (dot == std::string_view::npos)
             break;
@@ -90,15 +126,36 @@ bool valid_domain(std::string_view d) {
     return true;
 }
 
+// "\"text\"" for messages; built by appending (GCC 12 warns falsely about prepending).
+std::string quote(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    out += s;
+    out += '"';
+    return out;
+}
+
 std::string lower(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return out;
 }
 
 } // namespace
 
-std::span<std::string_view const> linux_capabilities() noexcept { return capability_names; }
+std::span<std::string_view const> linux_capabilities() noexcept {
+    return capability_names;
+}
+
+bool valid_registry_host(std::string_view host) {
+    return valid_domain(host);
+}
+
+bool valid_repository_component(std::string_view component) {
+    return valid_path_component(component);
+}
 
 std::string clean_path(std::string_view p) {
     if (p.empty())
@@ -108,7 +165,8 @@ std::string clean_path(std::string_view p) {
     std::size_t i = 0;
     while (i < p.size()) {
         auto const slash = p.find('/', i);
-        auto const part = p.substr(i, slash == std::string_view::npos ? std::string_view::npos : slash - i);
+        auto const part =
+            p.substr(i, slash == std::string_view::npos ? std::string_view::npos : slash - i);
         i = slash == std::string_view::npos ? p.size() : slash + 1;
         if (part.empty() || part == ".")
             continue;
@@ -140,38 +198,45 @@ bool path_within(std::string_view path, std::string_view root) noexcept {
 
 std::optional<registry_scope> parse_registry_scope(std::string_view text, std::string& why) {
     if (text.empty()) {
-        why = "empty (write a registry host such as \"registry.example.com\" or \"docker.io/library\")";
+        why = "empty (write a registry host such as \"registry.example.com\" or "
+              "\"docker.io/library\")";
         return std::nullopt;
     }
     if (text.find("://") != std::string_view::npos) {
-        why = "\"" + std::string(text) + "\" has a URL scheme (write the registry as images name it: \"registry.example.com/team\")";
+        why = quote(text) + " has a URL scheme (write the registry as images name it: "
+                            "\"registry.example.com/team\")";
         return std::nullopt;
     }
     auto const slash = text.find('/');
     std::string_view const domain = text.substr(0, slash);
-    std::string_view const path = slash == std::string_view::npos ? std::string_view{} : text.substr(slash + 1);
-    bool const looks_like_host = domain.find_first_of(".:[") != std::string_view::npos || lower(domain) == "localhost";
+    std::string_view const path =
+        slash == std::string_view::npos ? std::string_view{} : text.substr(slash + 1);
+    bool const looks_like_host =
+        domain.find_first_of(".:[") != std::string_view::npos || lower(domain) == "localhost";
     if (!looks_like_host) {
-        why = "\"" + std::string(text) +
-              "\" does not start with a registry host (Docker Hub's official images are \"docker.io/library\", "
+        why = quote(text) +
+              " does not start with a registry host (Docker Hub's official images are "
+              "\"docker.io/library\", "
               "a private registry is \"registry.example.com\")";
         return std::nullopt;
     }
     if (!valid_domain(domain)) {
-        why = "\"" + std::string(domain) + "\" is not a registry host (write HOST or HOST:PORT)";
+        why = quote(domain) + " is not a registry host (write HOST or HOST:PORT)";
         return std::nullopt;
     }
     if (path.find_first_of(":@") != std::string_view::npos) {
-        why = "\"" + std::string(text) + "\" names a tag or digest (an entry is a registry and repository prefix)";
+        why = quote(text) + " names a tag or digest (an entry is a registry and repository prefix)";
         return std::nullopt;
     }
     if (slash != std::string_view::npos) {
         for (std::size_t start = 0; start <= path.size();) {
             auto const next = path.find('/', start);
-            auto const component = path.substr(start, next == std::string_view::npos ? std::string_view::npos : next - start);
+            auto const component = path.substr(
+                start, next == std::string_view::npos ? std::string_view::npos : next - start);
             if (!valid_path_component(component)) {
-                why = "\"" + std::string(text) + "\": \"" + std::string(component) +
-                      "\" is not a repository path component (lower-case letters, digits and . _ - between them)";
+                why = quote(text) + ": \"" + std::string(component) +
+                      "\" is not a repository path component (lower-case letters, digits and . _ - "
+                      "between them)";
                 return std::nullopt;
             }
             if (next == std::string_view::npos)
@@ -192,17 +257,20 @@ namespace detail {
 
 namespace {
 
-std::optional<bool> boolean(reader& r, toml::table const& t, std::string const& path, std::string_view key) {
+std::optional<bool> boolean(reader& r, toml::table const& t, std::string const& path,
+                            std::string_view key) {
     auto const* node = t.get(key);
     if (node == nullptr)
         return std::nullopt;
     if (auto const* b = node->as_boolean())
         return b->get();
-    r.problem(node, reader::join_path(path, key), std::string("expected true or false, got ") + type_name(*node));
+    r.problem(node, reader::join_path(path, key),
+              std::string("expected true or false, got ") + type_name(*node));
     return std::nullopt;
 }
 
-void read_flag(reader& r, toml::table const& t, std::string const& path, std::string_view key, bool& out) {
+void read_flag(reader& r, toml::table const& t, std::string const& path, std::string_view key,
+               bool& out) {
     if (auto v = boolean(r, t, path, key))
         out = *v;
 }
@@ -211,7 +279,8 @@ std::string element_path(std::string const& path, std::string_view key, std::siz
     return reader::join_path(path, key) + "[" + std::to_string(i) + "]";
 }
 
-void read_capabilities(reader& r, toml::table const& t, std::string const& path, std::vector<std::string>& out) {
+void read_capabilities(reader& r, toml::table const& t, std::string const& path,
+                       std::vector<std::string>& out) {
     auto caps = r.strings(t, path, "cap_add");
     if (!caps)
         return;
@@ -224,7 +293,8 @@ void read_capabilities(reader& r, toml::table const& t, std::string const& path,
             name.erase(0, 4);
         if (name == "ALL") {
             r.problem(at, element_path(path, "cap_add", i),
-                      "\"ALL\" is not allowed here (it grants every capability; list the ones the role needs)");
+                      "\"ALL\" is not allowed here (it grants every capability; list the ones the "
+                      "role needs)");
             continue;
         }
         auto const names = linux_capabilities();
@@ -239,7 +309,8 @@ void read_capabilities(reader& r, toml::table const& t, std::string const& path,
             }
             r.problem(at, element_path(path, "cap_add", i),
                       "unknown capability \"" + text + "\"" +
-                          (hint.empty() ? " (use a Linux capability name such as \"NET_BIND_SERVICE\", see capabilities(7))"
+                          (hint.empty() ? " (use a Linux capability name such as "
+                                          "\"NET_BIND_SERVICE\", see capabilities(7))"
                                         : " (did you mean \"" + hint + "\"?)"));
             continue;
         }
@@ -247,7 +318,8 @@ void read_capabilities(reader& r, toml::table const& t, std::string const& path,
     }
 }
 
-void read_bind_sources(reader& r, toml::table const& t, std::string const& path, std::vector<std::string>& out) {
+void read_bind_sources(reader& r, toml::table const& t, std::string const& path,
+                       std::vector<std::string>& out) {
     auto sources = r.strings(t, path, "bind_sources");
     if (!sources)
         return;
@@ -255,10 +327,14 @@ void read_bind_sources(reader& r, toml::table const& t, std::string const& path,
         auto const& [text, at] = (*sources)[i];
         std::string const p = element_path(path, "bind_sources", i);
         if (text.empty() || text.front() != '/') {
-            r.problem(at, p, "\"" + text + "\" is not an absolute path (write it from the root, e.g. \"/srv/data\")");
+            r.problem(
+                at, p,
+                "\"" + text +
+                    "\" is not an absolute path (write it from the root, e.g. \"/srv/data\")");
             continue;
         }
-        if (std::any_of(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        if (std::any_of(text.begin(), text.end(),
+                        [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
             r.problem(at, p, "control character in path (remove it)");
             continue;
         }
@@ -266,7 +342,9 @@ void read_bind_sources(reader& r, toml::table const& t, std::string const& path,
         bool const dotdot = text.find("/../") != std::string::npos ||
                             (text.size() >= 3 && text.compare(text.size() - 3, 3, "/..") == 0);
         if (dotdot) {
-            r.problem(at, p, "\"" + text + "\" contains \"..\" (write the path it means: \"" + clean + "\")");
+            r.problem(at, p,
+                      "\"" + text + "\" contains \"..\" (write the path it means: \"" + clean +
+                          "\")");
             continue;
         }
         out.push_back(clean);
@@ -276,7 +354,8 @@ void read_bind_sources(reader& r, toml::table const& t, std::string const& path,
 // Options the gateway may add to every create; anything that loosens confinement is refused
 // because it would silently undo the role's own checks.
 std::string injected_option_problem(std::string const& opt) {
-    if (opt == "no-new-privileges" || opt == "no-new-privileges=true" || opt == "writable-cgroups=false")
+    if (opt == "no-new-privileges" || opt == "no-new-privileges=true" ||
+        opt == "writable-cgroups=false")
         return "";
     auto const eq = opt.find('=');
     std::string const key = opt.substr(0, eq);
@@ -288,14 +367,17 @@ std::string injected_option_problem(std::string const& opt) {
             return "";
     }
     return "cannot inject \"" + opt +
-           "\" (use \"no-new-privileges\", \"apparmor=PROFILE\", \"seccomp=PROFILE\" or \"label=level:...\"; "
+           "\" (use \"no-new-privileges\", \"apparmor=PROFILE\", \"seccomp=PROFILE\" or "
+           "\"label=level:...\"; "
            "options that loosen confinement are not allowed)";
 }
 
-void read_containers(reader& r, toml::table const& t, std::string const& path, container_constraints& c) {
+void read_containers(reader& r, toml::table const& t, std::string const& path,
+                     container_constraints& c) {
     r.only_keys(t, path,
-                {"privileged", "cap_add", "bind_sources", "host_namespaces", "cgroup_parent", "devices",
-                 "unconfined", "run_as_non_root", "sysctls", "runtimes", "inject_security_opt", "cap_drop_all"});
+                {"privileged", "cap_add", "bind_sources", "host_namespaces", "cgroup_parent",
+                 "devices", "unconfined", "run_as_non_root", "sysctls", "runtimes",
+                 "inject_security_opt", "cap_drop_all"});
     read_flag(r, t, path, "privileged", c.privileged);
     read_capabilities(r, t, path, c.cap_add);
     read_bind_sources(r, t, path, c.bind_sources);
@@ -310,14 +392,17 @@ void read_containers(reader& r, toml::table const& t, std::string const& path, c
         c.runtimes.clear();
         for (std::size_t i = 0; i < runtimes->size(); ++i) {
             auto const& [name, at] = (*runtimes)[i];
-            bool const ok = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
-                return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-            });
+            bool const ok =
+                !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+                    return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+                });
             if (ok)
                 c.runtimes.push_back(name);
             else
                 r.problem(at, element_path(path, "runtimes", i),
-                          "\"" + name + "\" is not a runtime name (use the name from the daemon's runtimes, e.g. \"runc\")");
+                          "\"" + name +
+                              "\" is not a runtime name (use the name from the daemon's runtimes, "
+                              "e.g. \"runc\")");
         }
     }
     if (auto opts = r.strings(t, path, "inject_security_opt")) {
@@ -351,7 +436,8 @@ void read_images(reader& r, toml::table const& t, std::string const& path, image
 } // namespace
 
 // Called by read_roles for each [roles.NAME] table; `path` is "roles.NAME".
-void read_role_constraints(reader& r, toml::table const& role_table, std::string const& path, role_constraints& out) {
+void read_role_constraints(reader& r, toml::table const& role_table, std::string const& path,
+                           role_constraints& out) {
     read_flag(r, role_table, path, "ownership", out.ownership);
     if (auto const* t = r.table(role_table, path, "containers")) {
         out.containers.emplace();

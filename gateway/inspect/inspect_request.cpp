@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 
 #include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/image_reference.hpp"
@@ -123,14 +124,19 @@ constexpr std::string_view host_config_fields[] = {"Binds",
                                                    "Cpuset"};
 
 void judge_container_create(judge& j, json_value& body) {
+    // Folded once per key and looked up, so a body of many keys costs linear time.
+    static std::unordered_map<std::string, std::string_view> const folded_fields = [] {
+        std::unordered_map<std::string, std::string_view> out;
+        for (auto name : host_config_fields)
+            out.emplace(fold_key(name), name);
+        return out;
+    }();
     for (auto const& m : body.members) {
-        for (auto name : host_config_fields) {
-            if (fold_equal(m.key, name)) {
-                j.invalid("HostConfig field \"" + std::string(name) +
-                          "\" at the top level of the body (older daemons apply it; put it inside "
-                          "HostConfig)");
-                return;
-            }
+        if (auto it = folded_fields.find(fold_key(m.key)); it != folded_fields.end()) {
+            j.invalid("HostConfig field \"" + std::string(it->second) +
+                      "\" at the top level of the body (older daemons apply it; put it inside "
+                      "HostConfig)");
+            return;
         }
     }
     if (auto* hc = j.object(j.field(body, "HostConfig"), "HostConfig"))

@@ -1,0 +1,91 @@
+#pragma once
+// Shared by the inspect tests: the "developer" role of issue 5 and a one-call inspect helper.
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "gateway/inspect/inspect.hpp"
+
+namespace dockgate::inspect::test {
+
+inline config::role developer_role() {
+    config::role r;
+    r.name = "developer";
+    r.allow = {"*"};
+    config::container_constraints c;
+    c.cap_add = {"CAP_NET_BIND_SERVICE", "CAP_CHOWN"};
+    c.bind_sources = {"/srv/data"};
+    c.run_as_non_root = true;
+    c.runtimes = {"runc"};
+    c.inject_security_opt = {"no-new-privileges"};
+    r.constraints.containers = c;
+    config::image_constraints images;
+    std::string why;
+    images.registries.emplace();
+    for (auto const* text : {"registry.example.com", "docker.io/library"})
+        images.registries->push_back(*config::parse_registry_scope(text, why));
+    r.constraints.images = images;
+    r.constraints.volumes = config::volume_constraints{};
+    r.constraints.build = config::build_constraints{};
+    return r;
+}
+
+inline config::role unconstrained_role() {
+    config::role r;
+    r.name = "operator";
+    r.allow = {"*"};
+    return r;
+}
+
+struct call {
+    std::string operation = "ContainerCreate";
+    std::string body;
+    std::vector<query_param> query;
+    std::string target;
+    bool owner_label = false;
+    std::string content_type = "application/json";
+};
+
+// A call of `operation` (designated initialisers would leave -Wmissing-field-initializers).
+inline call make(std::string operation, std::string body = "", std::vector<query_param> query = {},
+                 std::string target = "") {
+    call c;
+    c.operation = std::move(operation);
+    c.body = std::move(body);
+    c.query = std::move(query);
+    c.target = std::move(target);
+    return c;
+}
+
+inline call create(std::string body) {
+    return make("ContainerCreate", std::move(body));
+}
+
+inline call with_owner_label(call c) {
+    c.owner_label = true;
+    return c;
+}
+
+inline inspect_result run(call const& c, config::role const& role) {
+    request req;
+    req.operation = c.operation;
+    req.query = c.query;
+    req.body = c.body;
+    req.content_type = c.content_type;
+    req.target = c.target;
+    req.user = "alice";
+    req.add_owner_label = c.owner_label;
+    return inspect_request(req, role);
+}
+
+// A create body that passes the developer role, with `host_config` (JSON object text) as
+// HostConfig and `extra` (",\"Key\":value" pairs) added at the top level.
+inline std::string create_body(std::string const& host_config = "{}", std::string const& extra = "",
+                               std::string const& user = "1000:1000",
+                               std::string const& image = "ubuntu") {
+    return R"({"Image":")" + image + R"(","User":")" + user + R"(","HostConfig":)" + host_config +
+           extra + "}";
+}
+
+} // namespace dockgate::inspect::test
