@@ -56,6 +56,7 @@ struct admin_listener {
 struct limits_section {
     std::uint64_t max_connections = 10000;
     std::uint64_t header_bytes = 65536;
+    std::uint64_t body_bytes = 1024 * 1024; // bodies policy must read (413 beyond)
     duration handshake_timeout{std::chrono::seconds(10)};
     duration header_timeout{std::chrono::seconds(30)};
     duration idle_timeout{std::chrono::seconds(120)};

@@ -108,6 +108,18 @@ decision policy_engine::evaluate(identity const& who, std::vector<std::string> c
     return denied;
 }
 
+std::vector<config::role const*> policy_engine::admitting_roles(std::vector<std::string> const& roles,
+                                                                std::string_view operation) const {
+    std::vector<config::role const*> out;
+    for (auto const& role : roles_) {
+        if (std::find(roles.begin(), roles.end(), role.name) == roles.end())
+            continue;
+        if (first_match(role.deny, operation) < 0 && first_match(role.allow, operation) >= 0)
+            out.push_back(&role);
+    }
+    return out;
+}
+
 std::string policy_engine::denial_message(identity const& who, std::string_view operation,
                                           decision const& d) {
     std::string msg = "dockgate: " + who.user + " may not " + std::string(operation) + ": " + d.reason;

@@ -36,6 +36,11 @@ public:
     decision evaluate(identity const& who, std::vector<std::string> const& roles,
                       std::string_view operation) const;
 
+    /// The caller's roles whose allow/deny lists admit `operation`, in config order: the
+    /// candidates whose body constraints are then checked.
+    std::vector<config::role const*> admitting_roles(std::vector<std::string> const& roles,
+                                                     std::string_view operation) const;
+
     /// The message a denied caller sees: "dockgate: alice may not ContainerCreate: <reason>".
     static std::string denial_message(identity const& who, std::string_view operation,
                                       decision const& d);

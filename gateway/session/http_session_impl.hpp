@@ -53,6 +53,7 @@ struct http_session<Stream>::exchange {
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
     bool head_request = false;
+    std::optional<std::string> replacement; // a body read whole for policy: forwarded instead
     // Request body relay running in its own coroutine; the response side waits on `body_done`.
     bool body_finished = false;
     bool body_failed = false;
@@ -265,6 +266,9 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     if (!x->decision.forwards())
         co_return co_await refuse(*x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
 
+    if (auto refused = co_await apply_constraints(*x, canonical, *route))
+        co_return *refused;
+
     req.target(x->path);
     // The gateway never asks for 100-continue itself; Go's client never sends Expect.
     req.erase(bhttp::field::expect);
@@ -305,13 +309,30 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
         co_return false;
     auto const pin = snap_; // a reload may swap snap_ while this runs
     auto const& limits = pin->cfg->limits;
-    x.request->get().body().data = nullptr;
-    x.request->get().body().size = 0;
-    x.request->get().body().more = !x.request->is_done();
-    x.request_writer.emplace(x.request->get());
-    watchdog_.set(slot::daemon_io, limits.write_timeout);
-    auto [wec, wn] = co_await bhttp::async_write_header(upstream_, *x.request_writer, use_tuple);
-    watchdog_.clear(slot::daemon_io);
+    auto& req = x.request->get();
+    error_code wec;
+    if (x.replacement) {
+        // The body policy read: forward exactly the bytes it judged, framed by length.
+        req.chunked(false);
+        req.content_length(x.replacement->size());
+        req.body().data = x.replacement->data();
+        req.body().size = x.replacement->size();
+        req.body().more = false;
+        x.request_writer.emplace(req);
+        watchdog_.set(slot::daemon_io, limits.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write(upstream_, *x.request_writer, use_tuple);
+        watchdog_.clear(slot::daemon_io);
+        wec = ec == bhttp::error::need_buffer ? error_code{} : ec;
+    } else {
+        req.body().data = nullptr;
+        req.body().size = 0;
+        req.body().more = !x.request->is_done();
+        x.request_writer.emplace(req);
+        watchdog_.set(slot::daemon_io, limits.write_timeout);
+        auto [ec, n] = co_await bhttp::async_write_header(upstream_, *x.request_writer, use_tuple);
+        watchdog_.clear(slot::daemon_io);
+        wec = ec;
+    }
     if (wec) {
         x.decision_name = "error";
         co_await reply(x, 502, "dockgate: lost the connection to the Docker daemon: " + wec.message(), true);
@@ -685,3 +706,6 @@ void http_session<Stream>::audit(exchange const& x) {
 }
 
 } // namespace dockgate::session
+
+// The body-policy members need the definitions above.
+#include "gateway/session/inspection_impl.hpp"
