@@ -2,6 +2,7 @@
 
 #include "common/logging.hpp"
 #include "config/config.hpp"
+#include "gateway/explain.hpp"
 #include "gateway/server/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -9,7 +10,9 @@
 
 #include <malloc.h>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
@@ -85,6 +88,18 @@ int main(int argc, char** argv) {
     std::string check_file;
     check->add_option("file", check_file, "The config file")->required();
 
+    auto* explain_cmd = app.add_subcommand(
+        "explain", "Show what the gateway would decide for one request, and the body it would forward");
+    std::string explain_config, explain_body_file;
+    explain_request ereq;
+    explain_cmd->add_option("--config", explain_config, "The config file")->required()->check(CLI::ExistingFile);
+    explain_cmd->add_option("--user", ereq.user, "The caller's user name (certificate CN, SSH login)")->required();
+    explain_cmd->add_option("--group", ereq.groups, "A group the credential carries (certificate O); repeatable");
+    explain_cmd->add_option("--request", ereq.request_line, "\"METHOD TARGET\", e.g. \"POST /v1.41/containers/create\"")
+        ->required();
+    explain_cmd->add_option("--body", explain_body_file, "A file with the request body")->check(CLI::ExistingFile);
+    explain_cmd->add_option("--content-type", ereq.content_type, "The body's Content-Type");
+
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -93,6 +108,18 @@ int main(int argc, char** argv) {
 
     if (*check)
         return check_config(check_file);
+    if (*explain_cmd) {
+        auto snap = load_checked(explain_config);
+        if (!snap)
+            return 1;
+        if (!explain_body_file.empty()) {
+            std::ifstream in(explain_body_file, std::ios::binary);
+            std::ostringstream text;
+            text << in.rdbuf();
+            ereq.body = text.str();
+        }
+        return explain(*snap, ereq, std::cout);
+    }
     if (config_file.empty()) {
         std::cerr << "dockgate: nothing to do: give --config FILE to run the gateway, or see --help\n";
         return 1;

@@ -163,3 +163,15 @@ ok "the daemon created no volume"
 
 assert_eq "True" "$(audit_query 'any(r["decision"] == "deny" and r["rule"] == "roles.developer.containers.privileged" for r in recs)')" \
   "the audit log names the rule that refused"
+
+# dockgate explain: the same decision offline, with the rule and the body that would go out
+printf '{"Image":"local/busybox:1","HostConfig":{"Privileged":true}}' >"$WORK/priv.json"
+rc=0
+out="$("$DOCKGATE" explain --config "$GW/dockgate.toml" --user alice --group developers \
+  --request 'POST /v1.41/containers/create' --body "$WORK/priv.json")" || rc=$?
+assert_eq 3 "$rc" "explain: a refused request exits 3"
+assert_contains "$out" "rule: roles.developer.containers.privileged" "explain names the rule"
+printf '{"Image":"local/busybox:1","User":"1000:1000"}' >"$WORK/ok.json"
+assert_success "explain: an allowed request exits 0" -- "$DOCKGATE" explain --config "$GW/dockgate.toml" \
+  --user alice --group developers --request 'POST /v1.41/containers/create' --body "$WORK/ok.json"
+assert_contains "$LAST_OUT" '"SecurityOpt":["no-new-privileges"]' "explain shows the forwarded body with the injected option"
