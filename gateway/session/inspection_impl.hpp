@@ -296,6 +296,17 @@ asio::awaitable<std::optional<bool>> http_session<Stream>::apply_constraints(exc
                          result.decision == inspect::inspect_result::verdict::deny))
             refusal = std::move(result);
     }
+    // A role in audit mode lets through what it would refuse and says so in the audit trail.
+    auto const refusing = std::find_if(candidates.begin(), candidates.end(),
+                                       [&](auto const* r) { return r->name == refusal->detail.role; });
+    if (refusing != candidates.end() && (*refusing)->mode == config::role_mode::audit &&
+        refusal->decision == inspect::inspect_result::verdict::deny) {
+        x.decision_name = "would-deny";
+        x.decision.role = refusal->detail.role;
+        x.decision.rule = refusal->detail.rule;
+        x.decision.reason = refusal->detail.message;
+        co_return std::nullopt;
+    }
     x.decision_name = refusal->decision == inspect::inspect_result::verdict::invalid ? "invalid" : "deny";
     x.decision.role = refusal->detail.role;
     x.decision.rule = refusal->detail.rule;

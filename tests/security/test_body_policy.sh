@@ -175,3 +175,14 @@ printf '{"Image":"local/busybox:1","User":"1000:1000"}' >"$WORK/ok.json"
 assert_success "explain: an allowed request exits 0" -- "$DOCKGATE" explain --config "$GW/dockgate.toml" \
   --user alice --group developers --request 'POST /v1.41/containers/create' --body "$WORK/ok.json"
 assert_contains "$LAST_OUT" '"SecurityOpt":["no-new-privileges"]' "explain shows the forwarded body with the injected option"
+
+# mode = "audit": the same constraints let the request through and log would-deny
+stop_gateway
+sed -i 's/^allow = \["Container\*"/mode = "audit"\nallow = ["Container*"/' "$GW/dockgate.toml"
+start_gateway "$GW/dockgate.toml"
+name="${CPREFIX}-audit-mode"
+assert_success "audit mode: a privileged run goes through" -- gw_docker alice run --name "$name" --privileged --user 1000:1000 local/busybox:1 true
+assert_eq "true" "$(daemon inspect -f '{{.HostConfig.Privileged}}' "$name")" "audit mode: the daemon got the request as sent"
+wait_for_audit "any(r['decision'] == 'would-deny' and r['rule'] == 'roles.developer.containers.privileged' for r in recs)" 5 ||
+  fail "audit mode: no would-deny line naming the rule: $(tail -2 "$GW_AUDIT")"
+ok "audit mode: the audit line says would-deny and names the rule"
