@@ -39,8 +39,8 @@ std::string format_duration(duration d) {
         long long scale;
         char const* name;
     };
-    for (auto [scale, name] : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"},
-                               unit{1000, "s"}}) {
+    for (auto [scale, name] :
+         {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}}) {
         if (ms != 0 && ms % scale == 0)
             return std::to_string(ms / scale) + name;
     }

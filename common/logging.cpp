@@ -1,9 +1,9 @@
 #include "common/logging.hpp"
 
+#include <string>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <string>
 
 namespace dockgate {
 

@@ -1,11 +1,11 @@
 #pragma once
 // Reading identities out of X.509 subjects, shared by the gateway and dockgate-certs.
 
-#include <openssl/x509.h>
-
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <openssl/x509.h>
 
 namespace dockgate {
 

@@ -2,9 +2,6 @@
 // The configuration model. A `config` is immutable once loaded: the gateway shares it between
 // threads as `std::shared_ptr<const config>` and swaps whole snapshots on reload.
 
-#include "common/duration.hpp"
-#include "config/constraints.hpp"
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -12,6 +9,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "common/duration.hpp"
+#include "config/constraints.hpp"
 
 namespace dockgate::config {
 
@@ -27,7 +27,7 @@ struct tls_listener {
     std::string address; // as written, for messages
     std::string host;
     std::uint16_t port = 0;
-    std::filesystem::path ca, cert, key; // absolute (resolved against the config's folder)
+    std::filesystem::path ca, cert, key;      // absolute (resolved against the config's folder)
     std::optional<std::filesystem::path> crl; // PEM, one CRL per CA in force
 };
 
@@ -68,8 +68,8 @@ struct limits_section {
 
 struct user_entry {
     std::vector<std::string> groups;
-    std::vector<std::string> ssh_keys;     // "TYPE BASE64", from ssh_keys and ssh_keys_file
-    std::filesystem::path ssh_keys_file;   // watched for changes when set
+    std::vector<std::string> ssh_keys;   // "TYPE BASE64", from ssh_keys and ssh_keys_file
+    std::filesystem::path ssh_keys_file; // watched for changes when set
 };
 
 struct subject {

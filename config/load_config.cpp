@@ -1,15 +1,15 @@
-#include "common/engine_api/route_table.hpp"
-#include "config/config.hpp"
-#include "config/toml_reader.hpp"
-
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <thread>
+
+#include <toml++/toml.h>
+
+#include "common/engine_api/route_table.hpp"
+#include "config/config.hpp"
+#include "config/toml_reader.hpp"
 
 namespace dockgate::config {
 
@@ -28,41 +28,50 @@ namespace {
 using namespace detail;
 
 bool valid_name(std::string_view s) {
-    return !s.empty() && std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    return !s.empty() &&
+           std::none_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
 }
 
 void read_gateway(reader& r, toml::table const& root, config& cfg) {
     auto const* t = r.table(root, "", "gateway");
     if (t == nullptr) {
         if (root.get("gateway") == nullptr)
-            r.problem(&root, "gateway", "missing section (add [gateway] with upstream = \"unix:///var/run/docker.sock\")");
+            r.problem(
+                &root, "gateway",
+                "missing section (add [gateway] with upstream = \"unix:///var/run/docker.sock\")");
         return;
     }
-    r.only_keys(*t, "gateway", {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout"});
+    r.only_keys(*t, "gateway",
+                {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout"});
     if (auto up = r.string(*t, "gateway", "upstream")) {
         constexpr std::string_view scheme = "unix://";
         if (up->rfind(scheme, 0) != 0 || up->size() <= scheme.size() || (*up)[scheme.size()] != '/')
             r.problem(t->get("upstream"), "gateway.upstream",
-                      "\"" + *up + "\" is not a unix socket URL (write unix:///var/run/docker.sock)");
+                      "\"" + *up +
+                          "\" is not a unix socket URL (write unix:///var/run/docker.sock)");
         else
             cfg.gateway.upstream_socket = up->substr(scheme.size());
     } else if (t->get("upstream") == nullptr) {
-        r.problem(t, "gateway.upstream", "missing (the daemon's socket, e.g. \"unix:///var/run/docker.sock\")");
+        r.problem(t, "gateway.upstream",
+                  "missing (the daemon's socket, e.g. \"unix:///var/run/docker.sock\")");
     }
     if (auto log = r.string(*t, "gateway", "audit_log")) {
         if (log->empty())
-            r.problem(t->get("audit_log"), "gateway.audit_log", "empty (write a file path, or \"-\" for stdout)");
+            r.problem(t->get("audit_log"), "gateway.audit_log",
+                      "empty (write a file path, or \"-\" for stdout)");
         else if (*log == "-")
             cfg.gateway.audit_log = "-";
         else
-            cfg.gateway.audit_log = std::filesystem::path(*log).is_relative() ? (r.base() / *log).string() : *log;
+            cfg.gateway.audit_log =
+                std::filesystem::path(*log).is_relative() ? (r.base() / *log).string() : *log;
     }
     if (auto w = r.integer(*t, "gateway", "workers", 0, 256))
         cfg.gateway.workers = static_cast<unsigned>(*w);
     if (auto level = r.string(*t, "gateway", "log_level")) {
         static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error"};
         if (std::find(std::begin(levels), std::end(levels), *level) == std::end(levels))
-            r.problem(t->get("log_level"), "gateway.log_level", "unknown level \"" + *level + "\" (use trace, debug, info, warn or error)");
+            r.problem(t->get("log_level"), "gateway.log_level",
+                      "unknown level \"" + *level + "\" (use trace, debug, info, warn or error)");
         else
             cfg.gateway.log_level = *level;
     }
@@ -78,7 +87,8 @@ std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string c
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
     auto const port_text = a.substr(colon + 1);
-    if (port_text.empty() || port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
+    if (port_text.empty() || port_text.size() > 5 ||
+        !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
         return std::nullopt;
     auto const port = std::stoul(port_text);
     if (port > 65535)
@@ -95,7 +105,8 @@ void read_tls(reader& r, toml::table const& t, config& cfg) {
             tls.host = hp->first;
             tls.port = hp->second;
         } else {
-            r.problem(t.get("address"), "listen.tls.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2376\")");
+            r.problem(t.get("address"), "listen.tls.address",
+                      "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2376\")");
         }
     } else if (t.get("address") == nullptr) {
         r.problem(&t, "listen.tls.address", "missing (write e.g. \"0.0.0.0:2376\")");
@@ -121,25 +132,31 @@ void read_unix(reader& r, toml::table const& t, config& cfg) {
         if (p.is_relative())
             p = r.base() / p;
         if (p.string().size() >= 108) // sizeof(sockaddr_un::sun_path)
-            r.problem(t.get("path"), "listen.unix.path", "too long for a unix socket (at most 107 bytes)");
+            r.problem(t.get("path"), "listen.unix.path",
+                      "too long for a unix socket (at most 107 bytes)");
         else
             u.path = p.lexically_normal();
     } else if (t.get("path") == nullptr) {
         r.problem(&t, "listen.unix.path", "missing (write e.g. \"/run/dockgate/docker.sock\")");
     }
     if (auto mode = r.string(t, "listen.unix", "mode")) {
-        bool const octal = !mode->empty() && mode->size() <= 4 &&
-                           std::all_of(mode->begin(), mode->end(), [](char c) { return c >= '0' && c <= '7'; });
+        bool const octal =
+            !mode->empty() && mode->size() <= 4 &&
+            std::all_of(mode->begin(), mode->end(), [](char c) { return c >= '0' && c <= '7'; });
         if (!octal)
-            r.problem(t.get("mode"), "listen.unix.mode", "\"" + *mode + "\" is not an octal file mode (write e.g. \"0660\")");
+            r.problem(t.get("mode"), "listen.unix.mode",
+                      "\"" + *mode + "\" is not an octal file mode (write e.g. \"0660\")");
         else if ((std::stoul(*mode, nullptr, 8) & 0002) != 0)
-            r.problem(t.get("mode"), "listen.unix.mode", "\"" + *mode + "\" lets every local user connect (drop the world bits, e.g. \"0660\")");
+            r.problem(t.get("mode"), "listen.unix.mode",
+                      "\"" + *mode +
+                          "\" lets every local user connect (drop the world bits, e.g. \"0660\")");
         else
             u.mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
     }
     if (auto group = r.string(t, "listen.unix", "group")) {
         if (!valid_name(*group))
-            r.problem(t.get("group"), "listen.unix.group", "empty or control characters in group name");
+            r.problem(t.get("group"), "listen.unix.group",
+                      "empty or control characters in group name");
         else
             u.group = *group;
     }
@@ -148,7 +165,8 @@ void read_unix(reader& r, toml::table const& t, config& cfg) {
 }
 
 void read_ssh(reader& r, toml::table const& t, config& cfg) {
-    r.only_keys(t, "listen.ssh", {"address", "host_key", "max_auth_tries", "max_sessions", "max_sessions_per_user"});
+    r.only_keys(t, "listen.ssh",
+                {"address", "host_key", "max_auth_tries", "max_sessions", "max_sessions_per_user"});
     ssh_listener ssh;
     if (auto addr = r.string(t, "listen.ssh", "address")) {
         if (auto hp = split_address(*addr)) {
@@ -156,7 +174,8 @@ void read_ssh(reader& r, toml::table const& t, config& cfg) {
             ssh.host = hp->first;
             ssh.port = hp->second;
         } else {
-            r.problem(t.get("address"), "listen.ssh.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2222\")");
+            r.problem(t.get("address"), "listen.ssh.address",
+                      "\"" + *addr + "\" is not HOST:PORT (write e.g. \"0.0.0.0:2222\")");
         }
     } else if (t.get("address") == nullptr) {
         r.problem(&t, "listen.ssh.address", "missing (write e.g. \"0.0.0.0:2222\")");
@@ -165,7 +184,8 @@ void read_ssh(reader& r, toml::table const& t, config& cfg) {
         std::filesystem::path p(*key);
         ssh.host_key = (p.is_relative() ? r.base() / p : p).lexically_normal();
     } else if (t.get("host_key") == nullptr) {
-        r.problem(&t, "listen.ssh.host_key", "missing (a path; an ed25519 key is created there on first start)");
+        r.problem(&t, "listen.ssh.host_key",
+                  "missing (a path; an ed25519 key is created there on first start)");
     }
     if (auto v = r.integer(t, "listen.ssh", "max_auth_tries", 1, 20))
         ssh.max_auth_tries = static_cast<unsigned>(*v);
@@ -178,7 +198,8 @@ void read_ssh(reader& r, toml::table const& t, config& cfg) {
 }
 
 void read_listen(reader& r, toml::table const& root, config& cfg) {
-    constexpr char const* none = "no listener configured (add [listen.tls] with address, ca, cert and key, [listen.ssh] or [listen.unix])";
+    constexpr char const* none = "no listener configured (add [listen.tls] with address, ca, cert "
+                                 "and key, [listen.ssh] or [listen.unix])";
     auto const* listen = r.table(root, "", "listen");
     if (listen == nullptr) {
         if (root.get("listen") == nullptr)
@@ -194,7 +215,8 @@ void read_listen(reader& r, toml::table const& root, config& cfg) {
         read_unix(r, *unix_table, cfg);
     if (auto const* ssh = r.table(*listen, "listen", "ssh"))
         read_ssh(r, *ssh, cfg);
-    if (listen->get("tls") == nullptr && listen->get("unix") == nullptr && listen->get("ssh") == nullptr)
+    if (listen->get("tls") == nullptr && listen->get("unix") == nullptr &&
+        listen->get("ssh") == nullptr)
         r.problem(listen, "listen", none);
 }
 
@@ -206,12 +228,14 @@ void read_admin(reader& r, toml::table const& root, config& cfg) {
     auto addr = r.string(*t, "admin", "address");
     if (!addr) {
         if (t->get("address") == nullptr)
-            r.problem(t, "admin.address", "missing (write e.g. \"127.0.0.1:9102\", or remove [admin] to turn it off)");
+            r.problem(t, "admin.address",
+                      "missing (write e.g. \"127.0.0.1:9102\", or remove [admin] to turn it off)");
         return;
     }
     auto hp = split_address(*addr);
     if (!hp) {
-        r.problem(t->get("address"), "admin.address", "\"" + *addr + "\" is not HOST:PORT (write e.g. \"127.0.0.1:9102\")");
+        r.problem(t->get("address"), "admin.address",
+                  "\"" + *addr + "\" is not HOST:PORT (write e.g. \"127.0.0.1:9102\")");
         return;
     }
     cfg.admin = admin_listener{*addr, hp->first, hp->second};
@@ -221,8 +245,9 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
     auto const* t = r.table(root, "", "limits");
     if (t == nullptr)
         return;
-    r.only_keys(*t, "limits", {"max_connections", "header_bytes", "handshake_timeout", "header_timeout",
-                               "idle_timeout", "upstream_connect_timeout", "write_timeout", "body_bytes"});
+    r.only_keys(*t, "limits",
+                {"max_connections", "header_bytes", "handshake_timeout", "header_timeout",
+                 "idle_timeout", "upstream_connect_timeout", "write_timeout", "body_bytes"});
     auto& l = cfg.limits;
     if (auto v = r.integer(*t, "limits", "max_connections", 1, 1'000'000))
         l.max_connections = static_cast<std::uint64_t>(*v);
@@ -248,10 +273,12 @@ std::optional<std::string> parse_key_line(std::string line, std::string& why) {
     std::istringstream in(line);
     std::string type, blob;
     in >> type >> blob;
-    static constexpr std::string_view types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-                                                 "ecdsa-sha2-nistp521", "ssh-rsa"};
+    static constexpr std::string_view types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
+                                                 "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                                                 "ssh-rsa"};
     if (std::find(std::begin(types), std::end(types), type) == std::end(types)) {
-        why = "\"" + type.substr(0, 40) + "\" is not a supported key type (ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa; "
+        why = "\"" + type.substr(0, 40) +
+              "\" is not a supported key type (ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa; "
               "authorized_keys options are not supported)";
         return std::nullopt;
     }
@@ -289,7 +316,8 @@ void read_ssh_keys(reader& r, toml::table const& u, std::string const& path, use
         if (auto key = parse_key_line(line.substr(first), why))
             entry.ssh_keys.push_back(*key);
         else
-            r.problem(u.get("ssh_keys_file"), path + ".ssh_keys_file", file->string() + " line " + std::to_string(n) + ": " + why);
+            r.problem(u.get("ssh_keys_file"), path + ".ssh_keys_file",
+                      file->string() + " line " + std::to_string(n) + ": " + why);
     }
 }
 
@@ -301,8 +329,9 @@ void read_users(reader& r, toml::table const& root, config& cfg) {
         std::string const path = "users." + std::string(key.str());
         auto const* u = node.as_table();
         if (u == nullptr) {
-            r.problem(&node, path, std::string("expected a table, got ") + type_name(node) +
-                                       " (write [" + path + "] with groups = [...])");
+            r.problem(&node, path,
+                      std::string("expected a table, got ") + type_name(node) + " (write [" + path +
+                          "] with groups = [...])");
             continue;
         }
         r.only_keys(*u, path, {"groups", "ssh_keys", "ssh_keys_file"});
@@ -334,7 +363,8 @@ void read_operations(reader& r, toml::table const& t, std::string const& path, s
             if (auto s = routes.suggest(op); !s.empty())
                 msg += " (did you mean \"" + std::string(s) + "\"?)";
             else
-                msg += " (use an operationId of the Engine API, e.g. \"ContainerList\", or a glob such as \"Container*\")";
+                msg += " (use an operationId of the Engine API, e.g. \"ContainerList\", or a glob "
+                       "such as \"Container*\")";
             r.problem(at, p, msg);
             continue;
         }
@@ -346,7 +376,9 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     auto const* t = r.table(root, "", "roles");
     if (t == nullptr) {
         if (root.get("roles") == nullptr)
-            r.problem(&root, "roles", "no roles defined: nobody would be allowed anything (add a [roles.NAME] with subjects and allow)");
+            r.problem(&root, "roles",
+                      "no roles defined: nobody would be allowed anything (add a [roles.NAME] with "
+                      "subjects and allow)");
         return;
     }
     std::vector<std::uint32_t> role_lines;
@@ -358,7 +390,8 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
             continue;
         }
         r.only_keys(*rt, path,
-                    {"subjects", "allow", "deny", "mode", "containers", "volumes", "images", "build", "ownership"});
+                    {"subjects", "allow", "deny", "mode", "containers", "volumes", "images",
+                     "build", "ownership"});
         role ro;
         ro.name = std::string(key.str());
         if (auto subjects = r.strings(*rt, path, "subjects")) {
@@ -368,25 +401,32 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
                 auto const colon = s.find(':');
                 std::string const kind = s.substr(0, colon);
                 std::string const name = colon == std::string::npos ? "" : s.substr(colon + 1);
-                if (colon == std::string::npos || (kind != "user" && kind != "group") || !valid_name(name))
-                    r.problem(at, p, "\"" + s + "\" is not a subject (write \"user:NAME\" or \"group:NAME\")");
+                if (colon == std::string::npos || (kind != "user" && kind != "group") ||
+                    !valid_name(name))
+                    r.problem(at, p,
+                              "\"" + s +
+                                  "\" is not a subject (write \"user:NAME\" or \"group:NAME\")");
                 else
-                    ro.subjects.push_back({kind == "user" ? subject::kind::user : subject::kind::group, name});
+                    ro.subjects.push_back(
+                        {kind == "user" ? subject::kind::user : subject::kind::group, name});
             }
         }
         if (rt->get("subjects") == nullptr)
-            r.problem(rt, path + ".subjects", "missing (name who holds this role: [\"group:developers\", \"user:alice\"])");
+            r.problem(rt, path + ".subjects",
+                      "missing (name who holds this role: [\"group:developers\", \"user:alice\"])");
         read_operations(r, *rt, path, "allow", ro.allow);
         read_operations(r, *rt, path, "deny", ro.deny);
         if (rt->get("allow") == nullptr)
-            r.problem(rt, path + ".allow", "missing (list the operations this role may call, e.g. [\"ContainerList\"])");
+            r.problem(rt, path + ".allow",
+                      "missing (list the operations this role may call, e.g. [\"ContainerList\"])");
         if (auto mode = r.string(*rt, path, "mode")) {
             if (*mode == "enforce")
                 ro.mode = role_mode::enforce;
             else if (*mode == "audit")
                 ro.mode = role_mode::audit;
             else
-                r.problem(rt->get("mode"), path + ".mode", "unknown mode \"" + *mode + "\" (use \"enforce\" or \"audit\")");
+                r.problem(rt->get("mode"), path + ".mode",
+                          "unknown mode \"" + *mode + "\" (use \"enforce\" or \"audit\")");
         }
         read_role_constraints(r, *rt, path, ro.constraints);
         cfg.roles.push_back(std::move(ro));
@@ -396,7 +436,8 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     std::vector<std::size_t> order(cfg.roles.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return role_lines[a] < role_lines[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return role_lines[a] < role_lines[b]; });
     std::vector<role> sorted;
     for (auto i : order)
         sorted.push_back(std::move(cfg.roles[i]));
@@ -405,7 +446,8 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
 
 } // namespace
 
-config parse_config(std::string_view text, std::filesystem::path const& base_dir, std::string const& name) {
+config parse_config(std::string_view text, std::filesystem::path const& base_dir,
+                    std::string const& name) {
     toml::table root;
     try {
         root = toml::parse(text, name);
@@ -450,7 +492,8 @@ std::vector<std::filesystem::path> watched_files(config const& cfg) {
 config load_config(std::filesystem::path const& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in)
-        throw config_error({file.string() + ": cannot read the config file (check the path given to --config)"});
+        throw config_error(
+            {file.string() + ": cannot read the config file (check the path given to --config)"});
     std::ostringstream text;
     text << in.rdbuf();
     auto const abs = std::filesystem::absolute(file);

@@ -3,10 +3,6 @@
 // line and fix, so that one `check-config` run shows all of them. Used by load_config.cpp and
 // by the per-role constraint sections.
 
-#include "common/duration.hpp"
-
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -16,8 +12,11 @@
 #include <string>
 #include <vector>
 
-namespace dockgate::config::detail {
+#include <toml++/toml.h>
 
+#include "common/duration.hpp"
+
+namespace dockgate::config::detail {
 
 inline std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
@@ -28,7 +27,8 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             std::size_t const up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
             diag = up;
         }
     }
@@ -37,13 +37,20 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 inline char const* type_name(toml::node const& n) {
     switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date/time";
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    default:
+        return "a date/time";
     }
 }
 
@@ -51,7 +58,9 @@ inline char const* type_name(toml::node const& n) {
 // at the first, so one `check-config` run shows all of them.
 class reader {
 public:
-    reader(std::string name, std::filesystem::path base) : name_(std::move(name)), base_(std::move(base)) {}
+    reader(std::string name, std::filesystem::path base)
+        : name_(std::move(name))
+        , base_(std::move(base)) {}
 
     void problem(toml::node const* at, std::string const& path, std::string const& what) {
         std::ostringstream out;
@@ -84,34 +93,39 @@ public:
         }
     }
 
-    toml::table const* table(toml::table const& parent, std::string const& path, std::string_view key) {
+    toml::table const* table(toml::table const& parent, std::string const& path,
+                             std::string_view key) {
         auto const* node = parent.get(key);
         if (node == nullptr)
             return nullptr;
         if (auto const* t = node->as_table())
             return t;
-        problem(node, join_path(path, key), std::string("expected a table, got ") + type_name(*node));
+        problem(node, join_path(path, key),
+                std::string("expected a table, got ") + type_name(*node));
         return nullptr;
     }
 
-    std::optional<std::string> string(toml::table const& t, std::string const& path, std::string_view key) {
+    std::optional<std::string> string(toml::table const& t, std::string const& path,
+                                      std::string_view key) {
         auto const* node = t.get(key);
         if (node == nullptr)
             return std::nullopt;
         if (auto const* s = node->as_string())
             return s->get();
-        problem(node, join_path(path, key), std::string("expected a string, got ") + type_name(*node));
+        problem(node, join_path(path, key),
+                std::string("expected a string, got ") + type_name(*node));
         return std::nullopt;
     }
 
-    std::optional<std::int64_t> integer(toml::table const& t, std::string const& path, std::string_view key,
-                                        std::int64_t min, std::int64_t max) {
+    std::optional<std::int64_t> integer(toml::table const& t, std::string const& path,
+                                        std::string_view key, std::int64_t min, std::int64_t max) {
         auto const* node = t.get(key);
         if (node == nullptr)
             return std::nullopt;
         auto const* i = node->as_integer();
         if (i == nullptr) {
-            problem(node, join_path(path, key), std::string("expected an integer, got ") + type_name(*node));
+            problem(node, join_path(path, key),
+                    std::string("expected an integer, got ") + type_name(*node));
             return std::nullopt;
         }
         if (i->get() < min || i->get() > max) {
@@ -123,14 +137,17 @@ public:
         return i->get();
     }
 
-    std::optional<duration> duration_value(toml::table const& t, std::string const& path, std::string_view key) {
+    std::optional<duration> duration_value(toml::table const& t, std::string const& path,
+                                           std::string_view key) {
         auto text = string(t, path, key);
         if (!text)
             return std::nullopt;
         auto d = parse_duration(*text);
         if (!d || d->count() == 0) {
-            problem(t.get(key), join_path(path, key),
-                    "invalid duration \"" + *text + "\" (write a positive integer and a unit: \"10s\", \"500ms\", \"2m\", \"1h\")");
+            problem(
+                t.get(key), join_path(path, key),
+                "invalid duration \"" + *text +
+                    "\" (write a positive integer and a unit: \"10s\", \"500ms\", \"2m\", \"1h\")");
             return std::nullopt;
         }
         return d;
@@ -144,7 +161,8 @@ public:
             return std::nullopt;
         auto const* arr = node->as_array();
         if (arr == nullptr) {
-            problem(node, join_path(path, key), std::string("expected an array of strings, got ") + type_name(*node));
+            problem(node, join_path(path, key),
+                    std::string("expected an array of strings, got ") + type_name(*node));
             return std::nullopt;
         }
         std::vector<std::pair<std::string, toml::node const*>> out;
@@ -160,12 +178,14 @@ public:
     }
 
     // A file path, resolved against the config file's folder; it must exist.
-    std::optional<std::filesystem::path> file(toml::table const& t, std::string const& path, std::string_view key,
-                                              bool required) {
+    std::optional<std::filesystem::path> file(toml::table const& t, std::string const& path,
+                                              std::string_view key, bool required) {
         auto text = string(t, path, key);
         if (!text) {
             if (required && t.get(key) == nullptr)
-                problem(&t, join_path(path, key), "missing (give the path of a PEM file, relative to the config file's folder)");
+                problem(
+                    &t, join_path(path, key),
+                    "missing (give the path of a PEM file, relative to the config file's folder)");
             return std::nullopt;
         }
         std::filesystem::path p(*text);
@@ -173,7 +193,9 @@ public:
             p = base_ / p;
         std::error_code ec;
         if (!std::filesystem::is_regular_file(p, ec)) {
-            problem(t.get(key), join_path(path, key), "file not found: " + p.string() + " (check the path; relative paths start at the config file's folder)");
+            problem(t.get(key), join_path(path, key),
+                    "file not found: " + p.string() +
+                        " (check the path; relative paths start at the config file's folder)");
             return std::nullopt;
         }
         return p.lexically_normal();

@@ -1,11 +1,11 @@
 #include "gateway/explain.hpp"
 
+#include <algorithm>
+#include <ostream>
+
 #include "common/engine_api/route_table.hpp"
 #include "gateway/http/canonical_target.hpp"
 #include "gateway/inspect/inspect.hpp"
-
-#include <algorithm>
-#include <ostream>
 
 namespace dockgate {
 
@@ -13,12 +13,18 @@ namespace {
 
 char const* requirement_name(inspect::requirement_kind k) {
     switch (k) {
-    case inspect::requirement_kind::container_owned: return "the container must be the caller's";
-    case inspect::requirement_kind::network_not_host: return "the network must not be the host's";
-    case inspect::requirement_kind::volume_owned: return "the volume must be the caller's (or new)";
-    case inspect::requirement_kind::image_user_non_root: return "the image's configured user must be non-root";
-    case inspect::requirement_kind::container_user_non_root: return "the container's user must be non-root";
-    case inspect::requirement_kind::image_registry: return "the image must come from a trusted registry";
+    case inspect::requirement_kind::container_owned:
+        return "the container must be the caller's";
+    case inspect::requirement_kind::network_not_host:
+        return "the network must not be the host's";
+    case inspect::requirement_kind::volume_owned:
+        return "the volume must be the caller's (or new)";
+    case inspect::requirement_kind::image_user_non_root:
+        return "the image's configured user must be non-root";
+    case inspect::requirement_kind::container_user_non_root:
+        return "the container's user must be non-root";
+    case inspect::requirement_kind::image_registry:
+        return "the image must come from a trusted registry";
     }
     return "?";
 }
@@ -28,7 +34,8 @@ char const* requirement_name(inspect::requirement_kind k) {
 int explain(server::snapshot const& snap, explain_request const& req, std::ostream& out) {
     auto const space = req.request_line.find(' ');
     if (space == std::string::npos) {
-        out << "error: --request must be \"METHOD TARGET\", e.g. \"POST /v1.41/containers/create\"\n";
+        out << "error: --request must be \"METHOD TARGET\", e.g. \"POST "
+               "/v1.41/containers/create\"\n";
         return 1;
     }
     std::string const method = req.request_line.substr(0, space);
@@ -53,10 +60,12 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
     out << "\nroles:";
     for (auto const& r : roles)
         out << ' ' << r;
-    out << "\noperation: " << route->operation << "\ncanonical target: " << canonical.target() << '\n';
+    out << "\noperation: " << route->operation << "\ncanonical target: " << canonical.target()
+        << '\n';
     auto const decision = snap.policy.evaluate(who, roles, route->operation);
     if (!decision.forwards()) {
-        out << "decision: deny (403)\nrole: " << decision.role << "\nrule: " << decision.rule << "\nmessage: "
+        out << "decision: deny (403)\nrole: " << decision.role << "\nrule: " << decision.rule
+            << "\nmessage: "
             << policy::policy_engine::denial_message(who, route->operation, decision) << '\n';
         return 3;
     }
@@ -67,8 +76,8 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
         return c.containers || c.volumes || c.images || c.build || c.ownership;
     });
     if (handling == inspect::body_handling::none || !constrained) {
-        out << "decision: " << decision.name() << "\nrole: " << decision.role << "\nrule: " << decision.rule
-            << "\nbody: forwarded as received\n";
+        out << "decision: " << decision.name() << "\nrole: " << decision.role
+            << "\nrule: " << decision.rule << "\nbody: forwarded as received\n";
         return 0;
     }
     auto query = inspect::parse_go_query(canonical.query);
@@ -95,10 +104,11 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
         if (result.allowed()) {
             out << "decision: allow\nrole: " << role->name << '\n';
             for (auto const& need : result.requirements)
-                out << "daemon lookup: " << requirement_name(need.kind) << " (" << need.subject << ", " << need.field
-                    << ", " << need.rule << ")\n";
+                out << "daemon lookup: " << requirement_name(need.kind) << " (" << need.subject
+                    << ", " << need.field << ", " << need.rule << ")\n";
             if (handling == inspect::body_handling::buffer_json)
-                out << "forwarded body: " << (result.body_replaced ? result.forward_body : req.body) << '\n';
+                out << "forwarded body: " << (result.body_replaced ? result.forward_body : req.body)
+                    << '\n';
             else
                 out << "body: streamed as received (only the query is judged)\n";
             return 0;
@@ -106,9 +116,10 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
         if (!refusal)
             refusal = std::move(result);
     }
-    out << "decision: " << (refusal->decision == inspect::inspect_result::verdict::invalid ? "invalid" : "deny")
-        << " (" << refusal->http_status() << ")\nrole: " << refusal->detail.role << "\nrule: " << refusal->detail.rule
-        << "\nmessage: " << refusal->detail.message << '\n';
+    out << "decision: "
+        << (refusal->decision == inspect::inspect_result::verdict::invalid ? "invalid" : "deny")
+        << " (" << refusal->http_status() << ")\nrole: " << refusal->detail.role
+        << "\nrule: " << refusal->detail.rule << "\nmessage: " << refusal->detail.message << '\n';
     return 3;
 }
 

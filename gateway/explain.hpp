@@ -1,11 +1,11 @@
 #pragma once
 // `dockgate explain`: what the gateway would decide for one request, without a daemon.
 
-#include "gateway/server/runtime.hpp"
-
 #include <iosfwd>
 #include <string>
 #include <vector>
+
+#include "gateway/server/runtime.hpp"
 
 namespace dockgate {
 

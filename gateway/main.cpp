@@ -1,18 +1,17 @@
 // dockgate: a mutual-TLS gateway in front of the Docker daemon with per-role policy.
 
-#include "common/logging.hpp"
-#include "config/config.hpp"
-#include "gateway/explain.hpp"
-#include "gateway/server/server.hpp"
+#include <fstream>
+#include <iostream>
+#include <malloc.h>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
-#include <fstream>
-#include <iostream>
-#include <sstream>
+#include "common/logging.hpp"
+#include "config/config.hpp"
+#include "gateway/explain.hpp"
+#include "gateway/server/server.hpp"
 
 namespace {
 
@@ -48,17 +47,20 @@ int check_config(std::string const& file) {
     std::cout << "upstream: unix://" << cfg->gateway.upstream_socket.string() << '\n';
     if (cfg->tls)
         std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string()
-                  << (cfg->tls->crl ? ", crl " + cfg->tls->crl->string() : std::string(", no CRL")) << ")\n";
+                  << (cfg->tls->crl ? ", crl " + cfg->tls->crl->string() : std::string(", no CRL"))
+                  << ")\n";
     if (cfg->admin)
         std::cout << "admin: http://" << cfg->admin->address << " (/healthz, /metrics)\n";
-    std::cout << "workers: " << cfg->gateway.workers << ", max_connections: " << cfg->limits.max_connections
-              << '\n';
+    std::cout << "workers: " << cfg->gateway.workers
+              << ", max_connections: " << cfg->limits.max_connections << '\n';
     for (auto const& r : cfg->roles) {
         std::vector<std::string> subjects;
         for (auto const& s : r.subjects)
-            subjects.push_back((s.type == config::subject::kind::user ? "user:" : "group:") + s.name);
-        std::cout << "role " << r.name << (r.mode == config::role_mode::audit ? " (audit mode)" : "")
-                  << ": subjects [" << join(subjects) << "] allow [" << join(r.allow) << "]";
+            subjects.push_back((s.type == config::subject::kind::user ? "user:" : "group:") +
+                               s.name);
+        std::cout << "role " << r.name
+                  << (r.mode == config::role_mode::audit ? " (audit mode)" : "") << ": subjects ["
+                  << join(subjects) << "] allow [" << join(r.allow) << "]";
         if (!r.deny.empty())
             std::cout << " deny [" << join(r.deny) << "]";
         std::cout << '\n';
@@ -77,27 +79,40 @@ int main(int argc, char** argv) {
     mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
-    CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon", "dockgate"};
+    CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon",
+                 "dockgate"};
     app.set_version_flag("--version", std::string("dockgate ") + DOCKGATE_VERSION);
     std::string config_file;
-    app.add_option("-c,--config", config_file, "Run the gateway with this config file")->check(CLI::ExistingFile);
+    app.add_option("-c,--config", config_file, "Run the gateway with this config file")
+        ->check(CLI::ExistingFile);
     std::string log_level;
-    app.add_option("--log-level", log_level, "Override gateway.log_level (trace, debug, info, warn, error)");
+    app.add_option("--log-level", log_level,
+                   "Override gateway.log_level (trace, debug, info, warn, error)");
 
-    auto* check = app.add_subcommand("check-config", "Validate a config file; print its problems or a summary");
+    auto* check = app.add_subcommand("check-config",
+                                     "Validate a config file; print its problems or a summary");
     std::string check_file;
     check->add_option("file", check_file, "The config file")->required();
 
     auto* explain_cmd = app.add_subcommand(
-        "explain", "Show what the gateway would decide for one request, and the body it would forward");
+        "explain",
+        "Show what the gateway would decide for one request, and the body it would forward");
     std::string explain_config, explain_body_file;
     explain_request ereq;
-    explain_cmd->add_option("--config", explain_config, "The config file")->required()->check(CLI::ExistingFile);
-    explain_cmd->add_option("--user", ereq.user, "The caller's user name (certificate CN, SSH login)")->required();
-    explain_cmd->add_option("--group", ereq.groups, "A group the credential carries (certificate O); repeatable");
-    explain_cmd->add_option("--request", ereq.request_line, "\"METHOD TARGET\", e.g. \"POST /v1.41/containers/create\"")
+    explain_cmd->add_option("--config", explain_config, "The config file")
+        ->required()
+        ->check(CLI::ExistingFile);
+    explain_cmd
+        ->add_option("--user", ereq.user, "The caller's user name (certificate CN, SSH login)")
         ->required();
-    explain_cmd->add_option("--body", explain_body_file, "A file with the request body")->check(CLI::ExistingFile);
+    explain_cmd->add_option("--group", ereq.groups,
+                            "A group the credential carries (certificate O); repeatable");
+    explain_cmd
+        ->add_option("--request", ereq.request_line,
+                     "\"METHOD TARGET\", e.g. \"POST /v1.41/containers/create\"")
+        ->required();
+    explain_cmd->add_option("--body", explain_body_file, "A file with the request body")
+        ->check(CLI::ExistingFile);
     explain_cmd->add_option("--content-type", ereq.content_type, "The body's Content-Type");
 
     try {
@@ -121,7 +136,8 @@ int main(int argc, char** argv) {
         return explain(*snap, ereq, std::cout);
     }
     if (config_file.empty()) {
-        std::cerr << "dockgate: nothing to do: give --config FILE to run the gateway, or see --help\n";
+        std::cerr
+            << "dockgate: nothing to do: give --config FILE to run the gateway, or see --help\n";
         return 1;
     }
     auto snap = load_checked(config_file);

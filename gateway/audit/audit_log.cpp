@@ -1,16 +1,15 @@
 #include "gateway/audit/audit_log.hpp"
 
-#include "gateway/http/local_reply.hpp"
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <sys/stat.h>
 
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/stat.h>
-
-#include <atomic>
-#include <cstdio>
-#include <ctime>
+#include "gateway/http/local_reply.hpp"
 
 namespace dockgate::audit {
 
@@ -48,12 +47,14 @@ void list(std::string& out, char const* name, std::vector<std::string> const* va
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
     auto const secs = std::chrono::system_clock::to_time_t(t);
-    auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    auto const ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     return buf;
 }
 
@@ -100,7 +101,8 @@ std::string format_record(audit_record const& r) {
 
 audit_log::audit_log(std::string const& target) {
     if (target == "-") {
-        logger_ = std::make_shared<spdlog::logger>(next_name(), std::make_shared<spdlog::sinks::stdout_sink_mt>());
+        logger_ = std::make_shared<spdlog::logger>(
+            next_name(), std::make_shared<spdlog::sinks::stdout_sink_mt>());
     } else {
         auto const old = ::umask(027);
         auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(target, false);
@@ -119,8 +121,12 @@ audit_log::~audit_log() {
     spdlog::drop(logger_->name());
 }
 
-void audit_log::write(audit_record const& r) { logger_->info(format_record(r)); }
+void audit_log::write(audit_record const& r) {
+    logger_->info(format_record(r));
+}
 
-void audit_log::flush() { logger_->flush(); }
+void audit_log::flush() {
+    logger_->flush();
+}
 
 } // namespace dockgate::audit

@@ -1,13 +1,13 @@
 #pragma once
 // The audit trail: one JSON object per line for every request, allowed or not.
 
-#include "gateway/policy/identity.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "gateway/policy/identity.hpp"
 
 namespace spdlog {
 class logger;
@@ -22,7 +22,7 @@ struct audit_record {
     std::vector<std::string> const* roles = nullptr;
     std::string_view operation; // operationId, or "" when the request never got that far
     std::string_view method;
-    std::string_view path; // canonical target (or the raw one, truncated, when it was refused)
+    std::string_view path;     // canonical target (or the raw one, truncated, when it was refused)
     std::string_view decision; // allow, deny, would-deny, invalid, error
     std::string_view role;
     std::string_view rule;

@@ -1,8 +1,8 @@
 #include "gateway/http/head_check.hpp"
 
-#include <boost/beast/http/field.hpp>
-
 #include <algorithm>
+
+#include <boost/beast/http/field.hpp>
 
 namespace dockgate::http {
 
@@ -41,14 +41,16 @@ head_scan scan_head(std::string_view in, std::size_t limit) {
             return invalid(400, "control character in request head");
     }
     if (in.size() >= limit)
-        return invalid(431, "request head larger than limits.header_bytes (" + std::to_string(limit) + " bytes)");
+        return invalid(431, "request head larger than limits.header_bytes (" +
+                                std::to_string(limit) + " bytes)");
     return {};
 }
 
 namespace {
 
 bool all_digits(std::string_view v) {
-    return !v.empty() && v.size() <= 19 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !v.empty() && v.size() <= 19 &&
+           std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -66,7 +68,8 @@ std::optional<head_error> parse_head(std::string_view head, request_parser& pars
     if (ec == beast_http::error::header_limit)
         return head_error{431, "request head too large"};
     if (ec || !parser.is_header_done() || used != head.size())
-        return head_error{400, "malformed request head" + (ec ? ": " + ec.message() : std::string())};
+        return head_error{400,
+                          "malformed request head" + (ec ? ": " + ec.message() : std::string())};
 
     auto const& req = parser.get();
     if (req.version() != 11 && req.version() != 10)
@@ -86,7 +89,8 @@ std::optional<head_error> parse_head(std::string_view head, request_parser& pars
         case beast_http::field::transfer_encoding:
             ++encodings;
             if (!iequals(f.value(), "chunked"))
-                return head_error{501, "unsupported Transfer-Encoding (only \"chunked\" is accepted)"};
+                return head_error{501,
+                                  "unsupported Transfer-Encoding (only \"chunked\" is accepted)"};
             break;
         default:
             break;

@@ -4,13 +4,13 @@
 // Beast tolerates forms that Go's net/http reads differently (obs-fold, repeated
 // Content-Length with equal values, Transfer-Encoding codings other than "chunked").
 
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 
 namespace dockgate::http {
 

@@ -10,7 +10,8 @@ namespace dockgate::http {
 
 /// A complete HTTP/1.1 response with a JSON error body. `close` adds "Connection: close".
 /// `head_only` (for HEAD requests) omits the body but keeps its Content-Length.
-std::string local_reply(unsigned status, std::string_view message, bool close, bool head_only = false);
+std::string local_reply(unsigned status, std::string_view message, bool close,
+                        bool head_only = false);
 
 /// JSON string escaping (RFC 8259) for messages and audit fields.
 void append_json_string(std::string& out, std::string_view text);

@@ -1,10 +1,10 @@
 #pragma once
 // Who is calling: built by a transport once per connection, immutable afterwards.
 
-#include "config/config.hpp"
-
 #include <string>
 #include <vector>
+
+#include "config/config.hpp"
 
 namespace dockgate::policy {
 

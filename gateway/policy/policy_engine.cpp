@@ -1,8 +1,8 @@
 #include "gateway/policy/policy_engine.hpp"
 
-#include "common/engine_api/route_table.hpp"
-
 #include <algorithm>
+
+#include "common/engine_api/route_table.hpp"
 
 namespace dockgate::policy {
 
@@ -23,23 +23,28 @@ std::vector<std::string> resolve_groups(config::config const& cfg, std::string c
 
 char const* decision::name() const noexcept {
     switch (result) {
-    case verdict::allow: return "allow";
-    case verdict::would_deny: return "would-deny";
-    case verdict::deny: break;
+    case verdict::allow:
+        return "allow";
+    case verdict::would_deny:
+        return "would-deny";
+    case verdict::deny:
+        break;
     }
     return "deny";
 }
 
-policy_engine::policy_engine(config::config const& cfg) : roles_(cfg.roles) {}
+policy_engine::policy_engine(config::config const& cfg)
+    : roles_(cfg.roles) {}
 
 std::vector<std::string> policy_engine::roles_of(identity const& who) const {
     std::vector<std::string> out;
     for (auto const& role : roles_) {
-        bool const holds = std::any_of(role.subjects.begin(), role.subjects.end(), [&](auto const& s) {
-            if (s.type == config::subject::kind::user)
-                return s.name == who.user || (!who.alias.empty() && s.name == who.alias);
-            return std::find(who.groups.begin(), who.groups.end(), s.name) != who.groups.end();
-        });
+        bool const holds =
+            std::any_of(role.subjects.begin(), role.subjects.end(), [&](auto const& s) {
+                if (s.type == config::subject::kind::user)
+                    return s.name == who.user || (!who.alias.empty() && s.name == who.alias);
+                return std::find(who.groups.begin(), who.groups.end(), s.name) != who.groups.end();
+            });
         if (holds)
             out.push_back(role.name);
     }
@@ -78,7 +83,8 @@ decision policy_engine::evaluate(identity const& who, std::vector<std::string> c
         d.role = role.name;
         if (int i = first_match(role.deny, operation); i >= 0) {
             d.rule = rule_key(role.name, "deny", i);
-            d.reason = "denied by " + d.rule + " (\"" + role.deny[static_cast<std::size_t>(i)] + "\")";
+            d.reason =
+                "denied by " + d.rule + " (\"" + role.deny[static_cast<std::size_t>(i)] + "\")";
         } else if (int j = first_match(role.allow, operation); j >= 0) {
             d.result = decision::verdict::allow;
             d.rule = rule_key(role.name, "allow", j);
@@ -108,8 +114,9 @@ decision policy_engine::evaluate(identity const& who, std::vector<std::string> c
     return denied;
 }
 
-std::vector<config::role const*> policy_engine::admitting_roles(std::vector<std::string> const& roles,
-                                                                std::string_view operation) const {
+std::vector<config::role const*>
+policy_engine::admitting_roles(std::vector<std::string> const& roles,
+                               std::string_view operation) const {
     std::vector<config::role const*> out;
     for (auto const& role : roles_) {
         if (std::find(roles.begin(), roles.end(), role.name) == roles.end())
@@ -122,7 +129,8 @@ std::vector<config::role const*> policy_engine::admitting_roles(std::vector<std:
 
 std::string policy_engine::denial_message(identity const& who, std::string_view operation,
                                           decision const& d) {
-    std::string msg = "dockgate: " + who.user + " may not " + std::string(operation) + ": " + d.reason;
+    std::string msg =
+        "dockgate: " + who.user + " may not " + std::string(operation) + ": " + d.reason;
     return msg;
 }
 

@@ -2,12 +2,12 @@
 // The access decision: pure, no I/O, no allocation-heavy work beyond the result strings.
 // Built once per config snapshot and shared read-only by every worker thread.
 
-#include "config/config.hpp"
-#include "gateway/policy/identity.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config.hpp"
+#include "gateway/policy/identity.hpp"
 
 namespace dockgate::policy {
 

@@ -64,7 +64,8 @@ asio::awaitable<void> serve_admin(asio::ip::tcp::acceptor& acceptor, metrics con
                 co_return;
             continue;
         }
-        asio::co_spawn(acceptor.get_executor(), serve_one(beast::tcp_stream(std::move(socket)), counters, current()),
+        asio::co_spawn(acceptor.get_executor(),
+                       serve_one(beast::tcp_stream(std::move(socket)), counters, current()),
                        asio::detached);
     }
 }

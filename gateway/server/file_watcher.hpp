@@ -4,10 +4,6 @@
 // Watches the files' folders with inotify, so files replaced atomically (write temp + rename,
 // as dockgate-certs and most deploy tools do) are seen too.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -16,12 +12,17 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 namespace dockgate::server {
 
 class file_watcher {
 public:
     /// Runs on `io`'s thread; `on_change` is called there, at most once per `debounce`.
-    file_watcher(boost::asio::io_context& io, std::chrono::milliseconds debounce, std::function<void()> on_change);
+    file_watcher(boost::asio::io_context& io, std::chrono::milliseconds debounce,
+                 std::function<void()> on_change);
     ~file_watcher();
 
     /// Replaces the watched set (e.g. after a reload named other files). Logs and carries on

@@ -1,17 +1,18 @@
 #include "gateway/server/metrics.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "common/engine_api/route_table.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/tls/tls_context.hpp"
-
-#include <algorithm>
-#include <chrono>
 
 namespace dockgate::server {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> decisions{"allow", "deny", "would-deny", "invalid", "error"};
+constexpr std::array<std::string_view, 5> decisions{"allow", "deny", "would-deny", "invalid",
+                                                    "error"};
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
 constexpr std::array<std::string_view, 6> failure_names{"no_certificate", "untrusted", "expired",
                                                         "revoked",        "timeout",   "protocol"};
@@ -35,10 +36,10 @@ double seconds_until(std::chrono::system_clock::time_point t) {
 } // namespace
 
 metrics::metrics()
-    : requests_(new std::array<std::atomic<std::uint64_t>, decision_count>[engine_api::route_table::engine_api()
-                                                                                 .operations()
-                                                                                 .size() +
-                                                                             1]())
+    : requests_(
+          new std::array<std::atomic<std::uint64_t>,
+                         decision_count>[engine_api::route_table::engine_api().operations().size() +
+                                         1]())
     , operations_(engine_api::route_table::engine_api().operations().size()) {}
 
 void metrics::count_request(std::string_view operation, std::string_view decision) noexcept {
@@ -50,7 +51,8 @@ void metrics::count_request(std::string_view operation, std::string_view decisio
             row = static_cast<std::size_t>(it - ops.begin());
     }
     auto const d = std::find(decisions.begin(), decisions.end(), decision);
-    auto const col = d == decisions.end() ? decisions.size() - 1 : static_cast<std::size_t>(d - decisions.begin());
+    auto const col = d == decisions.end() ? decisions.size() - 1
+                                          : static_cast<std::size_t>(d - decisions.begin());
     requests_[row][col].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -80,20 +82,27 @@ std::string metrics::render(snapshot const& current) const {
     out += "# HELP dockgate_handshake_failures_total Failed handshakes by reason.\n"
            "# TYPE dockgate_handshake_failures_total counter\n";
     for (std::size_t f = 0; f < failure_names.size(); ++f)
-        out += "dockgate_handshake_failures_total{reason=\"" + std::string(failure_names[f]) + "\"} " +
-               std::to_string(handshake_failures_[f].load(std::memory_order_relaxed)) + "\n";
+        out += "dockgate_handshake_failures_total{reason=\"" + std::string(failure_names[f]) +
+               "\"} " + std::to_string(handshake_failures_[f].load(std::memory_order_relaxed)) +
+               "\n";
     out += "# HELP dockgate_reloads_total Configuration and certificate reloads applied.\n"
            "# TYPE dockgate_reloads_total counter\n"
-           "dockgate_reloads_total " + std::to_string(reloads_.load()) + "\n";
-    out += "# HELP dockgate_reload_failures_total Reloads refused (the previous snapshot stayed in force).\n"
+           "dockgate_reloads_total " +
+           std::to_string(reloads_.load()) + "\n";
+    out += "# HELP dockgate_reload_failures_total Reloads refused (the previous snapshot stayed in "
+           "force).\n"
            "# TYPE dockgate_reload_failures_total counter\n"
-           "dockgate_reload_failures_total " + std::to_string(reload_failures_.load()) + "\n";
+           "dockgate_reload_failures_total " +
+           std::to_string(reload_failures_.load()) + "\n";
     if (current.tls) {
         auto const& m = *current.tls;
-        out += "# HELP dockgate_server_certificate_expiry_seconds Seconds until the server certificate expires.\n"
+        out += "# HELP dockgate_server_certificate_expiry_seconds Seconds until the server "
+               "certificate expires.\n"
                "# TYPE dockgate_server_certificate_expiry_seconds gauge\n"
-               "dockgate_server_certificate_expiry_seconds " + std::to_string(seconds_until(m.server_not_after)) + "\n";
-        out += "# HELP dockgate_ca_certificate_expiry_seconds Seconds until each trusted CA certificate expires.\n"
+               "dockgate_server_certificate_expiry_seconds " +
+               std::to_string(seconds_until(m.server_not_after)) + "\n";
+        out += "# HELP dockgate_ca_certificate_expiry_seconds Seconds until each trusted CA "
+               "certificate expires.\n"
                "# TYPE dockgate_ca_certificate_expiry_seconds gauge\n";
         for (auto const& ca : m.cas) {
             out += "dockgate_ca_certificate_expiry_seconds{subject=\"";
@@ -101,9 +110,11 @@ std::string metrics::render(snapshot const& current) const {
             out += "\"} " + std::to_string(seconds_until(ca.not_after)) + "\n";
         }
         if (m.crl_next_update)
-            out += "# HELP dockgate_crl_next_update_seconds Seconds until the earliest CRL nextUpdate.\n"
+            out += "# HELP dockgate_crl_next_update_seconds Seconds until the earliest CRL "
+                   "nextUpdate.\n"
                    "# TYPE dockgate_crl_next_update_seconds gauge\n"
-                   "dockgate_crl_next_update_seconds " + std::to_string(seconds_until(*m.crl_next_update)) + "\n";
+                   "dockgate_crl_next_update_seconds " +
+                   std::to_string(seconds_until(*m.crl_next_update)) + "\n";
     }
     return out;
 }

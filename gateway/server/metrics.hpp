@@ -14,7 +14,15 @@ namespace dockgate::server {
 struct snapshot;
 
 enum class transport : std::size_t { tls, ssh, unix_socket, count_ };
-enum class handshake_failure : std::size_t { no_certificate, untrusted, expired, revoked, timeout, protocol, count_ };
+enum class handshake_failure : std::size_t {
+    no_certificate,
+    untrusted,
+    expired,
+    revoked,
+    timeout,
+    protocol,
+    count_
+};
 
 class metrics {
 public:
@@ -26,9 +34,15 @@ public:
     void count_handshake_failure(handshake_failure why) noexcept {
         handshake_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
     }
-    void opened(transport t) noexcept { open_[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed); }
-    void closed(transport t) noexcept { open_[static_cast<std::size_t>(t)].fetch_sub(1, std::memory_order_relaxed); }
-    void count_reload(bool ok) noexcept { (ok ? reloads_ : reload_failures_).fetch_add(1, std::memory_order_relaxed); }
+    void opened(transport t) noexcept {
+        open_[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_relaxed);
+    }
+    void closed(transport t) noexcept {
+        open_[static_cast<std::size_t>(t)].fetch_sub(1, std::memory_order_relaxed);
+    }
+    void count_reload(bool ok) noexcept {
+        (ok ? reloads_ : reload_failures_).fetch_add(1, std::memory_order_relaxed);
+    }
 
     /// Prometheus text exposition format; expiry gauges come from the snapshot in force.
     std::string render(snapshot const& current) const;
@@ -38,7 +52,8 @@ private:
     // One row per operationId of the route table, plus a last row for "" (unrouted).
     std::unique_ptr<std::array<std::atomic<std::uint64_t>, decision_count>[]> requests_;
     std::size_t operations_;
-    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(handshake_failure::count_)> handshake_failures_{};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(handshake_failure::count_)>
+        handshake_failures_{};
     std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(transport::count_)> open_{};
     std::atomic<std::uint64_t> reloads_{0};
     std::atomic<std::uint64_t> reload_failures_{0};

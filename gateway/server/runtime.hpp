@@ -2,17 +2,17 @@
 // What every session shares: the immutable snapshot of config, policy and TLS material, and
 // the services that outlive sessions (audit log, metrics, connection ids, session registry).
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+
 #include "config/config.hpp"
 #include "gateway/audit/audit_log.hpp"
 #include "gateway/policy/policy_engine.hpp"
 #include "gateway/server/metrics.hpp"
 #include "gateway/ssh/ssh_material.hpp"
 #include "gateway/tls/tls_context.hpp"
-
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <unordered_set>
 
 namespace dockgate::server {
 

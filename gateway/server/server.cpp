@@ -1,11 +1,11 @@
 #include "gateway/server/server.hpp"
 
-#include "gateway/server/admin.hpp"
-#include "gateway/server/file_watcher.hpp"
-#include "gateway/server/runtime.hpp"
-#include "gateway/session/tls_session.hpp"
-#include "gateway/session/unix_session.hpp"
-#include "gateway/ssh/ssh_server.hpp"
+#include <csignal>
+#include <grp.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,16 +15,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <spdlog/spdlog.h>
 
-#include <grp.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <csignal>
-#include <thread>
-#include <vector>
+#include "gateway/server/admin.hpp"
+#include "gateway/server/file_watcher.hpp"
+#include "gateway/server/runtime.hpp"
+#include "gateway/session/tls_session.hpp"
+#include "gateway/session/unix_session.hpp"
+#include "gateway/ssh/ssh_server.hpp"
 
 namespace dockgate::server {
 
@@ -57,18 +55,23 @@ public:
         services_.audit = &audit_;
         auto const& cfg = *initial->cfg;
         if (cfg.tls)
-            bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address", cfg.tls->address);
+            bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address",
+                 cfg.tls->address);
         if (cfg.unix_socket)
             bind_unix(*cfg.unix_socket);
         if (cfg.ssh) {
-            bind(ssh_acceptor_, cfg.ssh->host, cfg.ssh->port, "listen.ssh.address", cfg.ssh->address);
+            bind(ssh_acceptor_, cfg.ssh->host, cfg.ssh->port, "listen.ssh.address",
+                 cfg.ssh->address);
             ssh_ = std::make_unique<ssh::ssh_server>(
                 *cfg.ssh, [this] { return current_.load(); }, services_,
-                [this](int fd, policy::identity who, session::credential_check check) { handoff_ssh(fd, std::move(who), std::move(check)); });
+                [this](int fd, policy::identity who, session::credential_check check) {
+                    handoff_ssh(fd, std::move(who), std::move(check));
+                });
             spdlog::info("listening for SSH on {}", cfg.ssh->address);
         }
         if (cfg.admin) {
-            bind(admin_acceptor_, cfg.admin->host, cfg.admin->port, "admin.address", cfg.admin->address);
+            bind(admin_acceptor_, cfg.admin->host, cfg.admin->port, "admin.address",
+                 cfg.admin->address);
             spdlog::info("admin endpoint (/healthz, /metrics) on http://{}", cfg.admin->address);
         }
         if (cfg.tls)
@@ -86,21 +89,32 @@ public:
             });
         }
         if (tls_acceptor_.is_open())
-            asio::co_spawn(main_io_, accept_loop(tls_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
-                session::start_tls_connection(std::move(socket), std::move(snap), s, w.sessions);
-            }), asio::detached);
-        if (ssh_acceptor_.is_open())
-            asio::co_spawn(main_io_, accept_loop(ssh_acceptor_, [this](auto socket, auto, services&, worker&) {
-                ssh_->serve(std::move(socket));
-            }), asio::detached);
-        if (unix_acceptor_.is_open())
-            asio::co_spawn(main_io_, accept_loop(unix_acceptor_, [](auto socket, auto snap, services& s, worker& w) {
-                session::start_unix_connection(std::move(socket), std::move(snap), s, w.sessions);
-            }), asio::detached);
-        if (admin_acceptor_.is_open())
             asio::co_spawn(main_io_,
-                           serve_admin(admin_acceptor_, services_.metrics, [this] { return current_.load(); }),
+                           accept_loop(tls_acceptor_,
+                                       [](auto socket, auto snap, services& s, worker& w) {
+                                           session::start_tls_connection(
+                                               std::move(socket), std::move(snap), s, w.sessions);
+                                       }),
                            asio::detached);
+        if (ssh_acceptor_.is_open())
+            asio::co_spawn(
+                main_io_,
+                accept_loop(ssh_acceptor_, [this](auto socket, auto, services&,
+                                                  worker&) { ssh_->serve(std::move(socket)); }),
+                asio::detached);
+        if (unix_acceptor_.is_open())
+            asio::co_spawn(main_io_,
+                           accept_loop(unix_acceptor_,
+                                       [](auto socket, auto snap, services& s, worker& w) {
+                                           session::start_unix_connection(
+                                               std::move(socket), std::move(snap), s, w.sessions);
+                                       }),
+                           asio::detached);
+        if (admin_acceptor_.is_open())
+            asio::co_spawn(
+                main_io_,
+                serve_admin(admin_acceptor_, services_.metrics, [this] { return current_.load(); }),
+                asio::detached);
         wait_signal();
         schedule_revalidation();
         main_io_.run();
@@ -117,8 +131,8 @@ public:
     }
 
 private:
-    static void bind(tcp::acceptor& acceptor, std::string const& host, std::uint16_t port, char const* key,
-                     std::string const& written) {
+    static void bind(tcp::acceptor& acceptor, std::string const& host, std::uint16_t port,
+                     char const* key, std::string const& written) {
         error_code ec;
         auto const address = asio::ip::make_address(host, ec);
         if (ec)
@@ -129,13 +143,15 @@ private:
         acceptor.set_option(tcp::acceptor::reuse_address(true));
         acceptor.bind(ep, ec);
         if (ec)
-            throw std::runtime_error(std::string(key) + ": cannot listen on " + written + ": " + ec.message());
+            throw std::runtime_error(std::string(key) + ": cannot listen on " + written + ": " +
+                                     ec.message());
         acceptor.listen(asio::socket_base::max_listen_connections);
     }
 
     // Called on an SSH connection's thread: the session end of its socketpair goes to a worker.
     void handoff_ssh(int fd, policy::identity who, session::credential_check check) {
-        auto& w = *workers_[next_handoff_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
+        auto& w =
+            *workers_[next_handoff_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
         asio::post(w.io, [this, &w, fd, who = std::move(who), check = std::move(check)]() mutable {
             session::unix_stream stream(w.io);
             error_code ec;
@@ -145,7 +161,8 @@ private:
                 return;
             }
             session::start_stream_session(std::move(stream), std::move(who), std::move(check),
-                                          server::transport::ssh, current_.load(), services_, w.sessions);
+                                          server::transport::ssh, current_.load(), services_,
+                                          w.sessions);
         });
     }
 
@@ -157,12 +174,15 @@ private:
         auto const status = fs::symlink_status(u.path, fec);
         if (fs::exists(status)) {
             if (!fs::is_socket(status))
-                throw std::runtime_error("listen.unix.path: " + u.path.string() + " exists and is not a socket (remove it or pick another path)");
+                throw std::runtime_error(
+                    "listen.unix.path: " + u.path.string() +
+                    " exists and is not a socket (remove it or pick another path)");
             asio::local::stream_protocol::socket probe(main_io_);
             error_code ec;
             probe.connect(asio::local::stream_protocol::endpoint(u.path.string()), ec);
             if (!ec)
-                throw std::runtime_error("listen.unix.path: " + u.path.string() + " is in use by a live listener (another dockgate?)");
+                throw std::runtime_error("listen.unix.path: " + u.path.string() +
+                                         " is in use by a live listener (another dockgate?)");
             fs::remove(u.path, fec);
         }
         gid_t gid = static_cast<gid_t>(-1);
@@ -170,8 +190,10 @@ private:
             group entry{};
             group* found = nullptr;
             std::vector<char> buf(16384);
-            if (::getgrnam_r(u.group.c_str(), &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr)
-                throw std::runtime_error("listen.unix.group: no such group \"" + u.group + "\" (create it or fix the name)");
+            if (::getgrnam_r(u.group.c_str(), &entry, buf.data(), buf.size(), &found) != 0 ||
+                found == nullptr)
+                throw std::runtime_error("listen.unix.group: no such group \"" + u.group +
+                                         "\" (create it or fix the name)");
             gid = found->gr_gid;
         }
         // Nobody may connect before mode and group are set.
@@ -182,12 +204,16 @@ private:
             unix_acceptor_.bind(asio::local::stream_protocol::endpoint(u.path.string()), ec);
         ::umask(old_mask);
         if (ec)
-            throw std::runtime_error("listen.unix.path: cannot listen on " + u.path.string() + ": " + ec.message());
+            throw std::runtime_error("listen.unix.path: cannot listen on " + u.path.string() +
+                                     ": " + ec.message());
         unix_path_ = u.path;
-        if (gid != static_cast<gid_t>(-1) && ::chown(u.path.c_str(), static_cast<uid_t>(-1), gid) != 0)
-            throw std::runtime_error("listen.unix.group: cannot give " + u.path.string() + " to group " + u.group + ": " + std::strerror(errno));
+        if (gid != static_cast<gid_t>(-1) &&
+            ::chown(u.path.c_str(), static_cast<uid_t>(-1), gid) != 0)
+            throw std::runtime_error("listen.unix.group: cannot give " + u.path.string() +
+                                     " to group " + u.group + ": " + std::strerror(errno));
         if (::chmod(u.path.c_str(), u.mode) != 0)
-            throw std::runtime_error("listen.unix.mode: cannot set the mode of " + u.path.string() + ": " + std::strerror(errno));
+            throw std::runtime_error("listen.unix.mode: cannot set the mode of " + u.path.string() +
+                                     ": " + std::strerror(errno));
         unix_acceptor_.listen(asio::socket_base::max_listen_connections);
         spdlog::info("listening on unix socket {} (mode {:o}{})", u.path.string(), u.mode,
                      u.group.empty() ? std::string() : ", group " + u.group);
@@ -198,7 +224,8 @@ private:
         std::size_t next = 0;
         while (acceptor.is_open()) {
             auto& w = *workers_[next++ % workers_.size()];
-            auto [ec, socket] = co_await acceptor.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
+            auto [ec, socket] =
+                co_await acceptor.async_accept(w.io, asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 if (ec == asio::error::operation_aborted || !acceptor.is_open())
                     co_return;
@@ -218,9 +245,10 @@ private:
                 socket.close(ignored);
                 continue;
             }
-            asio::post(w.io, [this, &w, start, s = std::move(socket), snap = std::move(snap)]() mutable {
-                start(std::move(s), std::move(snap), services_, w);
-            });
+            asio::post(w.io,
+                       [this, &w, start, s = std::move(socket), snap = std::move(snap)]() mutable {
+                           start(std::move(s), std::move(snap), services_, w);
+                       });
         }
     }
 
@@ -253,13 +281,16 @@ private:
             return;
         } catch (std::exception const& e) {
             services_.metrics.count_reload(false);
-            spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why, e.what());
+            spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why,
+                          e.what());
             return;
         }
-        if (bool(old->cfg->tls) != bool(next->cfg->tls) || bool(old->cfg->unix_socket) != bool(next->cfg->unix_socket) ||
+        if (bool(old->cfg->tls) != bool(next->cfg->tls) ||
+            bool(old->cfg->unix_socket) != bool(next->cfg->unix_socket) ||
             bool(old->cfg->ssh) != bool(next->cfg->ssh)) {
             services_.metrics.count_reload(false);
-            spdlog::error("reload ({}) refused, the previous configuration stays in force: listeners are added or "
+            spdlog::error("reload ({}) refused, the previous configuration stays in force: "
+                          "listeners are added or "
                           "removed on restart only",
                           why);
             return;
@@ -273,11 +304,18 @@ private:
     }
 
     static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
-        auto addr = [](auto const& opt) { return opt ? opt->address : std::string("(none)"); };
-        auto path = [](auto const& opt) { return opt ? opt->path.string() + std::to_string(opt->mode) + opt->group : std::string(); };
-        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) || addr(a.ssh) != addr(b.ssh) || path(a.unix_socket) != path(b.unix_socket) ||
+        auto addr = [](auto const& opt) {
+            return opt ? opt->address : std::string("(none)");
+        };
+        auto path = [](auto const& opt) {
+            return opt ? opt->path.string() + std::to_string(opt->mode) + opt->group
+                       : std::string();
+        };
+        if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) ||
+            addr(a.ssh) != addr(b.ssh) || path(a.unix_socket) != path(b.unix_socket) ||
             a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log)
-            spdlog::warn("reload: listeners, gateway.workers and gateway.audit_log change on restart only");
+            spdlog::warn(
+                "reload: listeners, gateway.workers and gateway.audit_log change on restart only");
     }
 
     void revalidate_all(std::shared_ptr<snapshot const> next) {
@@ -285,7 +323,8 @@ private:
             auto& w = *wp;
             asio::post(w.io, [&w, next] {
                 // revalidate() may close and so unregister sessions: iterate over a copy.
-                auto const sessions = std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
+                auto const sessions =
+                    std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
                 for (auto* s : sessions) {
                     if (w.sessions.count(s) != 0)
                         s->revalidate(next);
@@ -309,7 +348,8 @@ private:
         for (auto& wp : workers_) {
             auto& w = *wp;
             asio::post(w.io, [&w, f] {
-                auto const sessions = std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
+                auto const sessions =
+                    std::vector<session_handle*>(w.sessions.begin(), w.sessions.end());
                 for (auto* s : sessions) {
                     if (w.sessions.count(s) != 0)
                         f(*s);
@@ -320,8 +360,8 @@ private:
 
     void begin_shutdown(int signo) {
         auto const snap = current_.load();
-        spdlog::info("signal {}: no new connections; finishing requests in flight (up to {})", signo,
-                     format_duration(snap->cfg->gateway.shutdown_timeout));
+        spdlog::info("signal {}: no new connections; finishing requests in flight (up to {})",
+                     signo, format_duration(snap->cfg->gateway.shutdown_timeout));
         services_.draining = true;
         error_code ec;
         tls_acceptor_.close(ec);

@@ -2,9 +2,9 @@
 // The process: worker threads (one io_context each), the listeners, signals, reloads and the
 // bounded shutdown.
 
-#include "gateway/server/runtime.hpp"
-
 #include <memory>
+
+#include "gateway/server/runtime.hpp"
 
 namespace dockgate::server {
 

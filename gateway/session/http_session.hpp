@@ -8,14 +8,11 @@
 // thread. It keeps itself alive with shared_from_this while any coroutine of it runs.
 // The transport is a template parameter; everything else is transport-agnostic.
 
-#include "common/engine_api/route_table.hpp"
-#include "gateway/http/canonical_target.hpp"
-#include "gateway/http/head_check.hpp"
-#include "gateway/inspect/inspect.hpp"
-#include "gateway/server/runtime.hpp"
-#include "gateway/session/buffer_pool.hpp"
-#include "gateway/session/stream_traits.hpp"
-#include "gateway/session/watchdog.hpp"
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -24,14 +21,16 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
-
 #include <boost/json/value.hpp>
 
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
+#include "common/engine_api/route_table.hpp"
+#include "gateway/http/canonical_target.hpp"
+#include "gateway/http/head_check.hpp"
+#include "gateway/inspect/inspect.hpp"
+#include "gateway/server/runtime.hpp"
+#include "gateway/session/buffer_pool.hpp"
+#include "gateway/session/stream_traits.hpp"
+#include "gateway/session/watchdog.hpp"
 
 namespace dockgate::session {
 
@@ -83,12 +82,15 @@ private:
     boost::asio::awaitable<bool> connect_upstream(exchange& x);
     boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message);
     // Body policy (inspection_impl.hpp).
-    boost::asio::awaitable<std::optional<bool>> apply_constraints(exchange& x, http::canonical_target const& target,
-                                                                  engine_api::route_match const& route);
+    boost::asio::awaitable<std::optional<bool>>
+    apply_constraints(exchange& x, http::canonical_target const& target,
+                      engine_api::route_match const& route);
     boost::asio::awaitable<bool> read_whole_body(exchange& x, std::uint64_t limit);
-    boost::asio::awaitable<std::string> check_requirement(inspect::requirement const& need, config::role const& role,
+    boost::asio::awaitable<std::string> check_requirement(inspect::requirement const& need,
+                                                          config::role const& role,
                                                           std::string const& version);
-    boost::asio::awaitable<std::pair<unsigned, boost::json::value>> daemon_get(std::string const& path);
+    boost::asio::awaitable<std::pair<unsigned, boost::json::value>>
+    daemon_get(std::string const& path);
     boost::asio::awaitable<void> reply(exchange& x, unsigned status, std::string const& message,
                                        bool close);
     void audit(exchange const& x);

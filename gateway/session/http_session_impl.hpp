@@ -2,10 +2,7 @@
 // Implementation of http_session<Stream>; included only by the one translation unit per
 // transport that instantiates it (Beast and Asio are heavy to compile).
 
-#include "common/engine_api/route_table.hpp"
-#include "gateway/http/canonical_target.hpp"
-#include "gateway/http/local_reply.hpp"
-#include "gateway/session/http_session.hpp"
+#include <string_view>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,10 +12,12 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-
 #include <spdlog/spdlog.h>
 
-#include <string_view>
+#include "common/engine_api/route_table.hpp"
+#include "gateway/http/canonical_target.hpp"
+#include "gateway/http/local_reply.hpp"
+#include "gateway/session/http_session.hpp"
 
 namespace dockgate::session {
 
@@ -62,8 +61,9 @@ struct http_session<Stream>::exchange {
 
 template <class Stream>
 http_session<Stream>::http_session(Stream stream, policy::identity who,
-                                   std::vector<std::string> credential_groups, credential_check check,
-                                   server::transport kind, std::shared_ptr<server::snapshot const> snap,
+                                   std::vector<std::string> credential_groups,
+                                   credential_check check, server::transport kind,
+                                   std::shared_ptr<server::snapshot const> snap,
                                    server::services& services, server::session_registry& registry,
                                    std::uint64_t connection_id)
     : stream_(std::move(stream))
@@ -96,8 +96,8 @@ void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> ne
         return;
     if (check_) {
         if (auto why = check_(*next)) {
-            spdlog::info("conn {} ({} {}): closing: credential no longer valid: {}", id_, who_.transport, who_.user,
-                         *why);
+            spdlog::info("conn {} ({} {}): closing: credential no longer valid: {}", id_,
+                         who_.transport, who_.user, *why);
             shut_all();
             return;
         }
@@ -105,8 +105,8 @@ void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> ne
     who_.groups = policy::resolve_groups(*next->cfg, who_.user, credential_groups_, who_.alias);
     roles_ = next->policy.roles_of(who_);
     if (roles_.empty()) {
-        spdlog::info("conn {} ({} {}): closing: no role is granted to this identity any more", id_, who_.transport,
-                     who_.user);
+        spdlog::info("conn {} ({} {}): closing: no role is granted to this identity any more", id_,
+                     who_.transport, who_.user);
         shut_all();
         return;
     }
@@ -116,8 +116,9 @@ void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> ne
 
 template <class Stream>
 void http_session<Stream>::start() {
-    asio::co_spawn(stream_.get_executor(), [self = this->shared_from_this()] { return self->run(); },
-                   asio::detached);
+    asio::co_spawn(
+        stream_.get_executor(), [self = this->shared_from_this()] { return self->run(); },
+        asio::detached);
 }
 
 template <class Stream>
@@ -204,7 +205,8 @@ asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& h
                 co_return false;
             }
         }
-        auto [ec, n] = co_await stream_.async_read_some(client_buffer_.prepare(head_read_size), use_tuple);
+        auto [ec, n] =
+            co_await stream_.async_read_some(client_buffer_.prepare(head_read_size), use_tuple);
         idle_ = false;
         if (ec)
             co_return false; // peer closed or deadline: nothing to answer
@@ -253,18 +255,20 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     }
     auto& canonical = std::get<http::canonical_target>(target);
     x->path = canonical.target();
-    auto const route = engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
+    auto const route =
+        engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
     if (!route) {
         x->decision.reason = "not an Engine API route";
         co_return co_await refuse(*x, 403,
-                                  "dockgate: " + who_.user + " may not " + x->method + " " + canonical.path +
-                                      ": not an Engine API route");
+                                  "dockgate: " + who_.user + " may not " + x->method + " " +
+                                      canonical.path + ": not an Engine API route");
     }
     x->operation = route->operation;
     x->decision = snap_->policy.evaluate(who_, roles_, x->operation);
     x->decision_name = x->decision.name();
     if (!x->decision.forwards())
-        co_return co_await refuse(*x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
+        co_return co_await refuse(
+            *x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
 
     if (auto refused = co_await apply_constraints(*x, canonical, *route))
         co_return *refused;
@@ -282,17 +286,20 @@ asio::awaitable<bool> http_session<Stream>::connect_upstream(exchange& x) {
         co_return true;
     auto const path = snap_->cfg->gateway.upstream_socket;
     watchdog_.set(slot::daemon_io, snap_->cfg->limits.upstream_connect_timeout);
-    auto [ec] = co_await upstream_.async_connect(asio::local::stream_protocol::endpoint(path.string()), use_tuple);
+    auto [ec] = co_await upstream_.async_connect(
+        asio::local::stream_protocol::endpoint(path.string()), use_tuple);
     watchdog_.clear(slot::daemon_io);
     if (ec) {
         if (closed_)
             co_return false;
         upstream_ = asio::local::stream_protocol::socket(stream_.get_executor());
-        spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(), ec.message());
+        spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(),
+                     ec.message());
         x.decision_name = "error";
         x.decision.reason = "daemon unreachable: " + ec.message();
         co_await reply(x, 502,
-                       "dockgate: the Docker daemon is unreachable (" + path.string() + ": " + ec.message() + ")",
+                       "dockgate: the Docker daemon is unreachable (" + path.string() + ": " +
+                           ec.message() + ")",
                        true);
         co_return false;
     }
@@ -335,7 +342,8 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     }
     if (wec) {
         x.decision_name = "error";
-        co_await reply(x, 502, "dockgate: lost the connection to the Docker daemon: " + wec.message(), true);
+        co_await reply(
+            x, 502, "dockgate: lost the connection to the Docker daemon: " + wec.message(), true);
         co_return false;
     }
 
@@ -345,7 +353,9 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     } else {
         asio::co_spawn(
             stream_.get_executor(),
-            [self = this->shared_from_this(), shared_x] { return self->relay_request_body(shared_x); },
+            [self = this->shared_from_this(), shared_x] {
+                return self->relay_request_body(shared_x);
+            },
             asio::detached);
     }
 
@@ -358,22 +368,25 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     // Beast sizes its reads by the buffer's spare capacity: without room, bodies would move in
     // 512-byte reads and records.
     daemon_buffer_.reserve(relay_buffer_size);
-    auto [rec, rn] = co_await bhttp::async_read_header(upstream_, daemon_buffer_, *x.response, use_tuple);
+    auto [rec, rn] =
+        co_await bhttp::async_read_header(upstream_, daemon_buffer_, *x.response, use_tuple);
     if (rec) {
         if (closed_)
             co_return false;
         x.decision_name = "error";
-        co_await reply(x, 502, "dockgate: the Docker daemon closed the connection: " + rec.message(), true);
+        co_await reply(x, 502,
+                       "dockgate: the Docker daemon closed the connection: " + rec.message(), true);
         co_return false;
     }
     auto& res = x.response->get();
     x.status = res.result_int();
     bool const upgraded = x.status == 101;
     // The legacy hijack: attach/exec without Upgrade get 200 and a raw stream both ways.
-    bool const raw_stream = x.status == 200 && !x.response->chunked() && !x.response->content_length() &&
-                            (x.operation == "ContainerAttach" || x.operation == "ExecStart") &&
-                            (res[bhttp::field::content_type] == "application/vnd.docker.raw-stream" ||
-                             res[bhttp::field::content_type] == "application/vnd.docker.multiplexed-stream");
+    bool const raw_stream =
+        x.status == 200 && !x.response->chunked() && !x.response->content_length() &&
+        (x.operation == "ContainerAttach" || x.operation == "ExecStart") &&
+        (res[bhttp::field::content_type] == "application/vnd.docker.raw-stream" ||
+         res[bhttp::field::content_type] == "application/vnd.docker.multiplexed-stream");
 
     res.body().data = nullptr;
     res.body().size = 0;
@@ -406,7 +419,9 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
         watching_ = true;
         asio::co_spawn(
             stream_.get_executor(),
-            [self = this->shared_from_this(), gen = watch_generation_] { return self->watch_client(gen); },
+            [self = this->shared_from_this(), gen = watch_generation_] {
+                return self->watch_client(gen);
+            },
             asio::detached);
     }
     bool const ok = co_await relay_response_body(x);
@@ -545,7 +560,8 @@ asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
     pump_done_.emplace(stream_.get_executor(), asio::steady_timer::time_point::max());
     pump_running_ = true;
     asio::co_spawn(
-        stream_.get_executor(), [self = this->shared_from_this()] { return self->pump_client_to_daemon(); },
+        stream_.get_executor(),
+        [self = this->shared_from_this()] { return self->pump_client_to_daemon(); },
         asio::detached);
 
     auto const owned = take_relay_buffer();
@@ -560,7 +576,8 @@ asio::awaitable<void> http_session<Stream>::relay_upgraded(exchange& x) {
             co_return;
     }
     for (;;) {
-        auto [ec, n] = co_await upstream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
+        auto [ec, n] =
+            co_await upstream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
         if (ec)
             break; // EOF: the process ended; anything else: the daemon went away
         watchdog_.set(slot::client_write, limits.write_timeout);
@@ -619,7 +636,8 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
             co_return;
     }
     for (;;) {
-        auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
+        auto [ec, n] =
+            co_await stream_.async_read_some(asio::buffer(buf, relay_buffer_size), use_tuple);
         if (ec) {
             if (!closed_) {
                 // Client finished sending (or vanished): pass EOF on, keep the other direction.
@@ -640,7 +658,8 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
 // writing it, gets to read the refusal; past refused_body_limit the connection is closed
 // after the reply instead.
 template <class Stream>
-asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status, std::string message) {
+asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status,
+                                                   std::string message) {
     auto const pin = snap_;
     auto const& limits = pin->cfg->limits;
     auto& p = *x.request;
@@ -669,8 +688,8 @@ asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status,
 }
 
 template <class Stream>
-asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status, std::string const& message,
-                                                  bool close) {
+asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status,
+                                                  std::string const& message, bool close) {
     x.status = status;
     auto const text = http::local_reply(status, message, close, x.head_request);
     watchdog_.set(slot::client_write, snap_->cfg->limits.write_timeout);

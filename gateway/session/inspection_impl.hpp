@@ -5,11 +5,11 @@
 // facts the judgement depends on are looked up from the daemon, and what is forwarded is the
 // body that was judged, byte for byte.
 
-#include "gateway/inspect/daemon_rules.hpp"
-#include "gateway/inspect/inspect.hpp"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+
+#include "gateway/inspect/daemon_rules.hpp"
+#include "gateway/inspect/inspect.hpp"
 
 namespace dockgate::session {
 
@@ -24,7 +24,8 @@ inline std::string json_string(boost::json::value const* v) {
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-inline boost::json::value const* at_path(boost::json::value const& v, std::initializer_list<char const*> path) {
+inline boost::json::value const* at_path(boost::json::value const& v,
+                                         std::initializer_list<char const*> path) {
     boost::json::value const* cur = &v;
     for (auto const* key : path) {
         if (!cur->is_object())
@@ -61,12 +62,15 @@ inline std::string segment_escape(std::string_view s) {
 // Returns the status and the parsed JSON (null when the body is not JSON); status 0 when the
 // daemon could not be asked.
 template <class Stream>
-asio::awaitable<std::pair<unsigned, boost::json::value>> http_session<Stream>::daemon_get(std::string const& path) {
+asio::awaitable<std::pair<unsigned, boost::json::value>>
+http_session<Stream>::daemon_get(std::string const& path) {
     auto const pin = snap_;
     asio::local::stream_protocol::socket socket(stream_.get_executor());
-    watchdog_.set(slot::control, pin->cfg->limits.upstream_connect_timeout + std::chrono::seconds(10));
+    watchdog_.set(slot::control,
+                  pin->cfg->limits.upstream_connect_timeout + std::chrono::seconds(10));
     auto [cec] = co_await socket.async_connect(
-        asio::local::stream_protocol::endpoint(pin->cfg->gateway.upstream_socket.string()), use_tuple);
+        asio::local::stream_protocol::endpoint(pin->cfg->gateway.upstream_socket.string()),
+        use_tuple);
     if (cec) {
         watchdog_.clear(slot::control);
         co_return std::pair{0u, boost::json::value()};
@@ -91,9 +95,9 @@ asio::awaitable<std::pair<unsigned, boost::json::value>> http_session<Stream>::d
 
 // Resolves one requirement of an allowing judgement; returns why it fails, or "" when it holds.
 template <class Stream>
-asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::requirement const& need,
-                                                                      config::role const& role,
-                                                                      std::string const& version) {
+asio::awaitable<std::string>
+http_session<Stream>::check_requirement(inspect::requirement const& need, config::role const& role,
+                                        std::string const& version) {
     using kind = inspect::requirement_kind;
     auto const prefix = version.empty() ? std::string() : "/v" + version;
     auto const owned = [&](boost::json::value const* labels) {
@@ -103,7 +107,8 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
     switch (need.kind) {
     case kind::image_user_non_root:
     case kind::image_registry: {
-        auto [status, image] = co_await daemon_get(prefix + "/images/" + detail::segment_escape(need.subject) + "/json");
+        auto [status, image] = co_await daemon_get(prefix + "/images/" +
+                                                   detail::segment_escape(need.subject) + "/json");
         if (status == 404)
             co_return std::string(); // the daemon refuses to create from a missing image anyway
         if (status != 200)
@@ -113,8 +118,9 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
             auto const j = inspect::judge_user(user);
             if (j.verdict == inspect::user_class::non_root)
                 co_return std::string();
-            co_return user.empty() ? "the image runs as root (no User set; pass --user UID:GID)"
-                                   : "the image's user \"" + user + "\" is not a numeric non-root uid:gid";
+            co_return user.empty()
+                ? "the image runs as root (no User set; pass --user UID:GID)"
+                : "the image's user \"" + user + "\" is not a numeric non-root uid:gid";
         }
         // (a named array: GCC 12 cannot keep a braced list's array in a coroutine frame)
         static constexpr std::array<char const*, 2> lists{"RepoTags", "RepoDigests"};
@@ -123,7 +129,8 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
             if (refs == nullptr || !refs->is_array())
                 continue;
             for (auto const& ref : refs->as_array()) {
-                if (ref.is_string() && inspect::image_allowed(std::string_view(ref.as_string()), role))
+                if (ref.is_string() &&
+                    inspect::image_allowed(std::string_view(ref.as_string()), role))
                     co_return std::string();
             }
         }
@@ -131,8 +138,8 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
     }
     case kind::container_owned:
     case kind::container_user_non_root: {
-        auto [status, ctr] =
-            co_await daemon_get(prefix + "/containers/" + detail::segment_escape(need.subject) + "/json");
+        auto [status, ctr] = co_await daemon_get(prefix + "/containers/" +
+                                                 detail::segment_escape(need.subject) + "/json");
         if (status != 200)
             co_return std::string("no such container");
         if (need.kind == kind::container_owned) {
@@ -146,7 +153,9 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
         auto user = detail::json_string(detail::at_path(ctr, {"Config", "User"}));
         if (user.empty()) {
             auto const image_path =
-                prefix + "/images/" + detail::segment_escape(detail::json_string(detail::at_path_one(ctr, "Image"))) + "/json";
+                prefix + "/images/" +
+                detail::segment_escape(detail::json_string(detail::at_path_one(ctr, "Image"))) +
+                "/json";
             auto [istatus, image] = co_await daemon_get(image_path);
             if (istatus != 200)
                 co_return std::string("the container's image could not be inspected");
@@ -154,10 +163,12 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
         }
         if (inspect::judge_user(user).verdict == inspect::user_class::non_root)
             co_return std::string();
-        co_return "the exec would run as the container's user \"" + (user.empty() ? std::string("root") : user) + "\"";
+        co_return "the exec would run as the container's user \"" +
+            (user.empty() ? std::string("root") : user) + "\"";
     }
     case kind::network_not_host: {
-        auto [status, net] = co_await daemon_get(prefix + "/networks/" + detail::segment_escape(need.subject));
+        auto [status, net] =
+            co_await daemon_get(prefix + "/networks/" + detail::segment_escape(need.subject));
         if (status == 404)
             co_return std::string(); // the daemon refuses an unknown network anyway
         if (status != 200)
@@ -166,12 +177,14 @@ asio::awaitable<std::string> http_session<Stream>::check_requirement(inspect::re
         if (driver == "host")
             co_return std::string("it is the host's network");
         auto const name = detail::json_string(detail::at_path(net, {"Name"}));
-        if (role.constraints.ownership && name != "bridge" && name != "none" && !owned(detail::at_path(net, {"Labels"})))
+        if (role.constraints.ownership && name != "bridge" && name != "none" &&
+            !owned(detail::at_path(net, {"Labels"})))
             co_return std::string("the network is not yours");
         co_return std::string();
     }
     case kind::volume_owned: {
-        auto [status, vol] = co_await daemon_get(prefix + "/volumes/" + detail::segment_escape(need.subject));
+        auto [status, vol] =
+            co_await daemon_get(prefix + "/volumes/" + detail::segment_escape(need.subject));
         if (status == 404)
             co_return std::string();
         if (status != 200)
@@ -208,8 +221,8 @@ asio::awaitable<bool> http_session<Stream>::read_whole_body(exchange& x, std::ui
             x.decision_name = "deny";
             x.decision.reason = "body larger than limits.body_bytes";
             co_await reply(x, 413,
-                           "dockgate: the request body is larger than limits.body_bytes (" + std::to_string(limit) +
-                               " bytes) and cannot be inspected",
+                           "dockgate: the request body is larger than limits.body_bytes (" +
+                               std::to_string(limit) + " bytes) and cannot be inspected",
                            true);
             co_return false;
         }
@@ -222,15 +235,16 @@ asio::awaitable<bool> http_session<Stream>::read_whole_body(exchange& x, std::ui
 // forwarded (x.replacement then holds the body to forward, if one was read), or the
 // keep-alive result of the refusal already sent.
 template <class Stream>
-asio::awaitable<std::optional<bool>> http_session<Stream>::apply_constraints(exchange& x,
-                                                                            http::canonical_target const& target,
-                                                                            engine_api::route_match const& route) {
+asio::awaitable<std::optional<bool>>
+http_session<Stream>::apply_constraints(exchange& x, http::canonical_target const& target,
+                                        engine_api::route_match const& route) {
     auto const handling = inspect::handling_for(x.operation);
     if (handling == inspect::body_handling::none)
         co_return std::nullopt;
     auto const pin = snap_;
     auto const candidates = pin->policy.admitting_roles(roles_, x.operation);
-    if (std::none_of(candidates.begin(), candidates.end(), [](auto const* r) { return detail::has_constraints(*r); }))
+    if (std::none_of(candidates.begin(), candidates.end(),
+                     [](auto const* r) { return detail::has_constraints(*r); }))
         co_return std::nullopt;
 
     auto query = inspect::parse_go_query(target.query);
@@ -288,17 +302,18 @@ asio::awaitable<std::optional<bool>> http_session<Stream>::apply_constraints(exc
             auto field = failed_need->field;
             if (!field.empty() && field.back() == '=')
                 field += "\"\""; // an empty value: say so
-            result.detail.message = "dockgate: " + who_.user + " (role " + role->name + ") may not " +
-                                    std::string(x.operation) + " with " + field + " (" + failed_need->rule +
-                                    "): " + failed;
+            result.detail.message = "dockgate: " + who_.user + " (role " + role->name +
+                                    ") may not " + std::string(x.operation) + " with " + field +
+                                    " (" + failed_need->rule + "): " + failed;
         }
         if (!refusal || (refusal->decision == inspect::inspect_result::verdict::invalid &&
                          result.decision == inspect::inspect_result::verdict::deny))
             refusal = std::move(result);
     }
     // A role in audit mode lets through what it would refuse and says so in the audit trail.
-    auto const refusing = std::find_if(candidates.begin(), candidates.end(),
-                                       [&](auto const* r) { return r->name == refusal->detail.role; });
+    auto const refusing = std::find_if(candidates.begin(), candidates.end(), [&](auto const* r) {
+        return r->name == refusal->detail.role;
+    });
     if (refusing != candidates.end() && (*refusing)->mode == config::role_mode::audit &&
         refusal->decision == inspect::inspect_result::verdict::deny) {
         x.decision_name = "would-deny";
@@ -307,12 +322,15 @@ asio::awaitable<std::optional<bool>> http_session<Stream>::apply_constraints(exc
         x.decision.reason = refusal->detail.message;
         co_return std::nullopt;
     }
-    x.decision_name = refusal->decision == inspect::inspect_result::verdict::invalid ? "invalid" : "deny";
+    x.decision_name =
+        refusal->decision == inspect::inspect_result::verdict::invalid ? "invalid" : "deny";
     x.decision.role = refusal->detail.role;
     x.decision.rule = refusal->detail.rule;
-    x.decision.reason = refusal->detail.field.empty() ? refusal->detail.message : refusal->detail.field;
+    x.decision.reason =
+        refusal->detail.field.empty() ? refusal->detail.message : refusal->detail.field;
     // A streamed body (build context) not read yet is dropped or the connection closed.
-    co_return co_await refuse(x, static_cast<unsigned>(refusal->http_status()), refusal->detail.message);
+    co_return co_await refuse(x, static_cast<unsigned>(refusal->http_status()),
+                              refusal->detail.message);
 }
 
 } // namespace dockgate::session

@@ -2,14 +2,14 @@
 // The few things the HTTP session needs to do differently per transport. Each transport
 // provides overloads of these for its stream type; the session code calls them unqualified.
 
+#include <cerrno>
+#include <sys/socket.h>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+
 #include "gateway/tls/tls_socket.hpp"
-
-#include <sys/socket.h>
-
-#include <cerrno>
 
 namespace dockgate::session {
 
@@ -47,7 +47,9 @@ auto async_wait_readable(unix_stream& s, Token&& token) {
 }
 
 /// 1: data waiting, 0: the peer closed, -1: nothing yet. Consumes nothing.
-inline int peek_state(tls_stream& s) { return s.peek_state(); }
+inline int peek_state(tls_stream& s) {
+    return s.peek_state();
+}
 inline int peek_state(unix_stream& s) {
     char c;
     ssize_t const n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);

@@ -1,11 +1,11 @@
 #include "gateway/session/tls_session.hpp"
 
-#include "gateway/session/http_session_impl.hpp"
-#include "common/x509_name.hpp"
-#include "gateway/tls/peer_identity.hpp"
-
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
+
+#include "common/x509_name.hpp"
+#include "gateway/session/http_session_impl.hpp"
+#include "gateway/tls/peer_identity.hpp"
 
 namespace dockgate::session {
 
@@ -51,7 +51,8 @@ credential_check make_check(SSL* ssl) {
     };
 }
 
-asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_ptr<server::snapshot const> snap,
+asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream,
+                                std::shared_ptr<server::snapshot const> snap,
                                 server::services& services, server::session_registry& registry) {
     auto const id = services.next_connection_id.fetch_add(1, std::memory_order_relaxed);
     std::string peer = "?";
@@ -92,7 +93,8 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_
         services.metrics.count_handshake_failure(classify(verify, timed_out, had_cert));
         std::string why = timed_out ? "no handshake within limits.handshake_timeout" : ec.message();
         if (verify != X509_V_OK)
-            why = std::string("client certificate rejected: ") + X509_verify_cert_error_string(verify);
+            why = std::string("client certificate rejected: ") +
+                  X509_verify_cert_error_string(verify);
         else if (!had_cert && !timed_out)
             why = "no client certificate (" + ec.message() + ")";
         spdlog::info("conn {} from {}: TLS handshake failed: {}", id, peer, why);
@@ -102,27 +104,30 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream, std::shared_
     auto tls_peer = tls::peer_identity(stream->native_handle(), *snap->cfg, peer);
     if (!tls_peer) {
         services.metrics.count_handshake_failure(handshake_failure::untrusted);
-        spdlog::info("conn {} from {}: client certificate has no usable subject CN; closing", id, peer);
+        spdlog::info("conn {} from {}: client certificate has no usable subject CN; closing", id,
+                     peer);
         close_now(*stream);
         co_return;
     }
     auto check = make_check(stream->native_handle());
     handed_over = true;
     auto session = std::make_shared<http_session<tls_stream>>(
-        std::move(*stream), std::move(tls_peer->who), std::move(tls_peer->cert_groups), std::move(check),
-        server::transport::tls, std::move(snap), services, registry, id);
+        std::move(*stream), std::move(tls_peer->who), std::move(tls_peer->cert_groups),
+        std::move(check), server::transport::tls, std::move(snap), services, registry, id);
     session->start();
 }
 
 } // namespace
 
-void start_tls_connection(asio::ip::tcp::socket socket, std::shared_ptr<server::snapshot const> snap,
-                          server::services& services, server::session_registry& registry) {
+void start_tls_connection(asio::ip::tcp::socket socket,
+                          std::shared_ptr<server::snapshot const> snap, server::services& services,
+                          server::session_registry& registry) {
     error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto ex = socket.get_executor();
     auto stream = std::make_shared<tls_stream>(std::move(socket), snap->tls->ctx.get());
-    asio::co_spawn(ex, handshake(std::move(stream), std::move(snap), services, registry), asio::detached);
+    asio::co_spawn(ex, handshake(std::move(stream), std::move(snap), services, registry),
+                   asio::detached);
 }
 
 } // namespace dockgate::session

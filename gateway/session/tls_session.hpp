@@ -2,11 +2,11 @@
 // The mutual-TLS transport: handshake, identity from the client certificate, then the shared
 // HTTP session.
 
-#include "gateway/server/runtime.hpp"
+#include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include <memory>
+#include "gateway/server/runtime.hpp"
 
 namespace dockgate::session {
 
@@ -14,7 +14,8 @@ namespace dockgate::session {
 /// it closes. Runs on the socket's executor; returns at once. The handshake uses `snap`'s TLS
 /// material and is bounded by limits.handshake_timeout; a failed handshake or an unusable
 /// certificate is logged, counted and closed.
-void start_tls_connection(boost::asio::ip::tcp::socket socket, std::shared_ptr<server::snapshot const> snap,
-                          server::services& services, server::session_registry& registry);
+void start_tls_connection(boost::asio::ip::tcp::socket socket,
+                          std::shared_ptr<server::snapshot const> snap, server::services& services,
+                          server::session_registry& registry);
 
 } // namespace dockgate::session

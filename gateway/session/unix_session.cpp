@@ -1,10 +1,10 @@
 #include "gateway/session/unix_session.hpp"
 
-#include "gateway/session/http_session_impl.hpp"
-
 #include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "gateway/session/http_session_impl.hpp"
 
 namespace dockgate::session {
 
@@ -21,16 +21,16 @@ std::pair<std::string, std::string> unix_user_name(unsigned uid) {
     return {numeric, ""};
 }
 
-void start_stream_session(unix_stream socket, policy::identity who, credential_check check, server::transport kind,
-                          std::shared_ptr<server::snapshot const> snap, server::services& services,
-                          server::session_registry& registry) {
+void start_stream_session(unix_stream socket, policy::identity who, credential_check check,
+                          server::transport kind, std::shared_ptr<server::snapshot const> snap,
+                          server::services& services, server::session_registry& registry) {
     auto const id = services.next_connection_id.fetch_add(1, std::memory_order_relaxed);
     // Sessions give their place in open_connections back when they end.
     services.open_connections.fetch_add(1, std::memory_order_relaxed);
     who.groups = policy::resolve_groups(*snap->cfg, who.user, {}, who.alias);
-    auto session = std::make_shared<http_session<unix_stream>>(std::move(socket), std::move(who),
-                                                               std::vector<std::string>{}, std::move(check), kind,
-                                                               std::move(snap), services, registry, id);
+    auto session = std::make_shared<http_session<unix_stream>>(
+        std::move(socket), std::move(who), std::vector<std::string>{}, std::move(check), kind,
+        std::move(snap), services, registry, id);
     session->start();
 }
 
@@ -40,7 +40,8 @@ void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot 
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-        spdlog::warn("conn {} (unix): cannot read the peer's credentials: {}; closing", id, std::strerror(errno));
+        spdlog::warn("conn {} (unix): cannot read the peer's credentials: {}; closing", id,
+                     std::strerror(errno));
         services.open_connections.fetch_sub(1, std::memory_order_relaxed);
         return;
     }
@@ -50,10 +51,9 @@ void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot 
     who.transport = "unix";
     who.peer = "pid:" + std::to_string(cred.pid);
     who.credential = "uid:" + std::to_string(cred.uid);
-    auto session = std::make_shared<http_session<unix_stream>>(std::move(socket), std::move(who),
-                                                               std::vector<std::string>{}, credential_check{},
-                                                               server::transport::unix_socket, std::move(snap),
-                                                               services, registry, id);
+    auto session = std::make_shared<http_session<unix_stream>>(
+        std::move(socket), std::move(who), std::vector<std::string>{}, credential_check{},
+        server::transport::unix_socket, std::move(snap), services, registry, id);
     session->start();
 }
 

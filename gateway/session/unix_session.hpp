@@ -3,11 +3,11 @@
 // HTTP session. This is how a reverse proxy or a dashboard gets a filtered socket instead of
 // the daemon's own.
 
+#include <memory>
+
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/http_session.hpp"
 #include "gateway/session/stream_traits.hpp"
-
-#include <memory>
 
 namespace dockgate::session {
 
@@ -19,11 +19,12 @@ void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot 
 
 /// Serves an already authenticated local stream (the SSH transport's socketpair end) with the
 /// given identity. `check` re-validates the credential on reloads.
-void start_stream_session(unix_stream socket, policy::identity who, credential_check check, server::transport kind,
-                          std::shared_ptr<server::snapshot const> snap, server::services& services,
-                          server::session_registry& registry);
+void start_stream_session(unix_stream socket, policy::identity who, credential_check check,
+                          server::transport kind, std::shared_ptr<server::snapshot const> snap,
+                          server::services& services, server::session_registry& registry);
 
-/// user name and alias for a uid: {"alice", "uid:1000"}, or {"uid:1000", ""} without a passwd entry.
+/// user name and alias for a uid: {"alice", "uid:1000"}, or {"uid:1000", ""} without a passwd
+/// entry.
 std::pair<std::string, std::string> unix_user_name(unsigned uid);
 
 } // namespace dockgate::session

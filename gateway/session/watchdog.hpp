@@ -4,11 +4,11 @@
 // deadline when it fires, and calls `on_expire` once when any deadline has passed.
 // Single-threaded: used only from the connection's own io_context thread.
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <array>
 #include <chrono>
 #include <functional>
+
+#include <boost/asio/steady_timer.hpp>
 
 namespace dockgate::session {
 
@@ -20,7 +20,8 @@ public:
 
     template <class Executor>
     watchdog(Executor ex, std::function<void(slot)> on_expire)
-        : timer_(ex), on_expire_(std::move(on_expire)) {
+        : timer_(ex)
+        , on_expire_(std::move(on_expire)) {
         deadlines_.fill(clock::time_point::max());
     }
 

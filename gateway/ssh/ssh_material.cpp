@@ -1,8 +1,8 @@
 #include "gateway/ssh/ssh_material.hpp"
 
-#include <libssh/libssh.h>
-
 #include <stdexcept>
+
+#include <libssh/libssh.h>
 
 namespace dockgate::ssh {
 
@@ -29,14 +29,17 @@ std::shared_ptr<ssh_material const> load_ssh_material(config::config const& cfg)
             std::string const type = line.substr(0, space);
             std::string const blob = line.substr(space + 1);
             ssh_key key = nullptr;
-            if (ssh_pki_import_pubkey_base64(blob.c_str(), ssh_key_type_from_name(type.c_str()), &key) != SSH_OK ||
+            if (ssh_pki_import_pubkey_base64(blob.c_str(), ssh_key_type_from_name(type.c_str()),
+                                             &key) != SSH_OK ||
                 key == nullptr)
-                throw std::runtime_error("users." + user + ": SSH key " + std::to_string(i + 1) + " (" + type +
-                                         ") cannot be read (check it was pasted whole, as in ~/.ssh/id_*.pub)");
+                throw std::runtime_error(
+                    "users." + user + ": SSH key " + std::to_string(i + 1) + " (" + type +
+                    ") cannot be read (check it was pasted whole, as in ~/.ssh/id_*.pub)");
             auto fp = key_fingerprint(key);
             ssh_key_free(key);
             if (fp.empty())
-                throw std::runtime_error("users." + user + ": cannot fingerprint SSH key " + std::to_string(i + 1));
+                throw std::runtime_error("users." + user + ": cannot fingerprint SSH key " +
+                                         std::to_string(i + 1));
             material->user_keys[user].insert(std::move(fp));
         }
     }

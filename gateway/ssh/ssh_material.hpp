@@ -2,12 +2,12 @@
 // The SSH side of a config snapshot: which public keys may log in as which user. Keys are
 // compared by their SHA-256 fingerprint (the same string OpenSSH prints).
 
-#include "config/config.hpp"
-
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+
+#include "config/config.hpp"
 
 struct ssh_key_struct;
 

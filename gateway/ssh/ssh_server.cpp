@@ -1,23 +1,21 @@
 #include "gateway/ssh/ssh_server.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <fcntl.h>
+#include <filesystem>
+#include <mutex>
+#include <poll.h>
+#include <set>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
-
 #include <spdlog/spdlog.h>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
-#include <filesystem>
-#include <mutex>
-#include <set>
-#include <thread>
 
 namespace dockgate::ssh {
 
@@ -37,14 +35,17 @@ bool is_dial_stdio(std::string const& command) {
         if (start == std::string::npos)
             break;
         auto const end = command.find(' ', start);
-        words.push_back(command.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        words.push_back(
+            command.substr(start, end == std::string::npos ? std::string::npos : end - start));
         at = end == std::string::npos ? command.size() : end;
     }
-    auto is_host = [](std::string const& w) { return w.rfind("unix:///", 0) == 0 && w.size() < 4096; };
+    auto is_host = [](std::string const& w) {
+        return w.rfind("unix:///", 0) == 0 && w.size() < 4096;
+    };
     if (words == std::vector<std::string>{"docker", "system", "dial-stdio"})
         return true;
-    if (words.size() == 5 && words[0] == "docker" && (words[1] == "--host" || words[1] == "-H") && is_host(words[2]) &&
-        words[3] == "system" && words[4] == "dial-stdio")
+    if (words.size() == 5 && words[0] == "docker" && (words[1] == "--host" || words[1] == "-H") &&
+        is_host(words[2]) && words[3] == "system" && words[4] == "dial-stdio")
         return true;
     return words.size() == 4 && words[0] == "docker" && words[1].rfind("--host=", 0) == 0 &&
            is_host(words[1].substr(7)) && words[2] == "system" && words[3] == "dial-stdio";
@@ -65,7 +66,10 @@ struct ssh_server::state {
 
     state(config::ssh_listener c, std::function<std::shared_ptr<server::snapshot const>()> cur,
           server::services& s, stream_handoff h)
-        : cfg(std::move(c)), current(std::move(cur)), services(s), handoff(std::move(h)) {}
+        : cfg(std::move(c))
+        , current(std::move(cur))
+        , services(s)
+        , handoff(std::move(h)) {}
     ~state() {
         if (bind != nullptr)
             ssh_bind_free(bind);
@@ -78,7 +82,10 @@ namespace {
 class connection {
 public:
     connection(std::shared_ptr<ssh_server::state> st, int fd, std::string peer, std::uint64_t id)
-        : st_(std::move(st)), fd_(fd), peer_(std::move(peer)), id_(id) {}
+        : st_(std::move(st))
+        , fd_(fd)
+        , peer_(std::move(peer))
+        , id_(id) {}
 
     void run() {
         session_ = ssh_new();
@@ -109,9 +116,9 @@ public:
 private:
     void serve() {
         auto const snap = st_->current();
-        long const timeout_s = std::max<long>(1, std::chrono::duration_cast<std::chrono::seconds>(
-                                                     snap->cfg->limits.handshake_timeout)
-                                                     .count());
+        long const timeout_s = std::max<long>(
+            1, std::chrono::duration_cast<std::chrono::seconds>(snap->cfg->limits.handshake_timeout)
+                   .count());
         ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &timeout_s);
         ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
         server_cb_.userdata = this;
@@ -121,17 +128,20 @@ private:
         ssh_set_server_callbacks(session_, &server_cb_);
         if (ssh_handle_key_exchange(session_) != SSH_OK) {
             st_->services.metrics.count_handshake_failure(server::handshake_failure::protocol);
-            spdlog::info("conn {} from {} (ssh): key exchange failed: {}", id_, peer_, ssh_get_error(session_));
+            spdlog::info("conn {} from {} (ssh): key exchange failed: {}", id_, peer_,
+                         ssh_get_error(session_));
             return;
         }
         event_ = ssh_event_new();
         ssh_event_add_session(event_, session_);
         // Authentication and the exec request, within the handshake deadline.
-        auto const deadline = std::chrono::steady_clock::now() + snap->cfg->limits.handshake_timeout;
+        auto const deadline =
+            std::chrono::steady_clock::now() + snap->cfg->limits.handshake_timeout;
         while (!exec_accepted_ && !failed_ && !st_->stopping) {
             if (std::chrono::steady_clock::now() > deadline) {
                 st_->services.metrics.count_handshake_failure(server::handshake_failure::timeout);
-                spdlog::info("conn {} from {} (ssh): no authenticated dial-stdio request within limits.handshake_timeout",
+                spdlog::info("conn {} from {} (ssh): no authenticated dial-stdio request within "
+                             "limits.handshake_timeout",
                              id_, peer_);
                 return;
             }
@@ -144,16 +154,19 @@ private:
             pump();
     }
 
-    static int on_auth_pubkey(ssh_session, char const* user, ssh_key_struct* key, char state, void* self_ptr) {
+    static int on_auth_pubkey(ssh_session, char const* user, ssh_key_struct* key, char state,
+                              void* self_ptr) {
         auto* self = static_cast<connection*>(self_ptr);
         auto const snap = self->st_->current();
         std::string const fp = key_fingerprint(key);
         bool const known = snap->ssh && snap->ssh->allows(user, fp);
         if (!known) {
             if (++self->auth_failures_ >= self->st_->cfg.max_auth_tries) {
-                spdlog::info("conn {} from {} (ssh): {} failed key attempts for \"{}\"; disconnecting", self->id_,
-                             self->peer_, self->auth_failures_, user);
-                self->st_->services.metrics.count_handshake_failure(server::handshake_failure::untrusted);
+                spdlog::info(
+                    "conn {} from {} (ssh): {} failed key attempts for \"{}\"; disconnecting",
+                    self->id_, self->peer_, self->auth_failures_, user);
+                self->st_->services.metrics.count_handshake_failure(
+                    server::handshake_failure::untrusted);
                 self->failed_ = true;
             }
             return SSH_AUTH_DENIED;
@@ -189,9 +202,11 @@ private:
     static int on_exec(ssh_session, ssh_channel, char const* command, void* self_ptr) {
         auto* self = static_cast<connection*>(self_ptr);
         if (self->exec_accepted_ || !is_dial_stdio(command)) {
-            self->refuse(std::string("dockgate: this endpoint serves the docker CLI only (DOCKER_HOST=ssh://...); "
-                                     "the command \"") +
-                         std::string(command).substr(0, 200) + "\" is not available\n");
+            self->refuse(
+                std::string(
+                    "dockgate: this endpoint serves the docker CLI only (DOCKER_HOST=ssh://...); "
+                    "the command \"") +
+                std::string(command).substr(0, 200) + "\" is not available\n");
             return 0;
         }
         self->exec_accepted_ = true;
@@ -199,20 +214,25 @@ private:
     }
     static int on_shell(ssh_session, ssh_channel, void* self_ptr) {
         static_cast<connection*>(self_ptr)->refuse(
-            "dockgate: interactive shells are not available here; use this host as DOCKER_HOST=ssh://...\n");
+            "dockgate: interactive shells are not available here; use this host as "
+            "DOCKER_HOST=ssh://...\n");
         return 0;
     }
     static int on_subsystem(ssh_session, ssh_channel, char const* name, void* self_ptr) {
-        static_cast<connection*>(self_ptr)->refuse("dockgate: subsystem \"" + std::string(name).substr(0, 100) +
+        static_cast<connection*>(self_ptr)->refuse("dockgate: subsystem \"" +
+                                                   std::string(name).substr(0, 100) +
                                                    "\" is not available here\n");
         return 0;
     }
-    static int on_pty(ssh_session, ssh_channel, char const*, int, int, int, int, void*) { return -1; }
+    static int on_pty(ssh_session, ssh_channel, char const*, int, int, int, int, void*) {
+        return -1;
+    }
     static int on_env(ssh_session, ssh_channel, char const*, char const*, void*) { return -1; }
 
     // Accepts the request only to say why nothing will run, then ends the session.
     void refuse(std::string const& message) {
-        spdlog::info("conn {} from {} (ssh {}): refused: {}", id_, peer_, user_, message.substr(0, message.size() - 1));
+        spdlog::info("conn {} from {} (ssh {}): refused: {}", id_, peer_, user_,
+                     message.substr(0, message.size() - 1));
         pending_refusal_ = message;
         failed_ = true;
     }
@@ -220,7 +240,8 @@ private:
     void finish_refusal() {
         if (channel_ == nullptr || pending_refusal_.empty())
             return;
-        ssh_channel_write_stderr(channel_, pending_refusal_.data(), static_cast<uint32_t>(pending_refusal_.size()));
+        ssh_channel_write_stderr(channel_, pending_refusal_.data(),
+                                 static_cast<uint32_t>(pending_refusal_.size()));
         ssh_channel_request_send_exit_status(channel_, 1);
         ssh_channel_send_eof(channel_);
         ssh_channel_close(channel_);
@@ -231,8 +252,9 @@ private:
         std::lock_guard lock(st_->mutex);
         auto& mine = st_->per_user[user];
         if (st_->sessions >= st_->cfg.max_sessions || mine >= st_->cfg.max_sessions_per_user) {
-            spdlog::warn("conn {} from {} (ssh {}): session limit reached (listen.ssh.max_sessions{})", id_, peer_,
-                         user, mine >= st_->cfg.max_sessions_per_user ? "_per_user" : "");
+            spdlog::warn(
+                "conn {} from {} (ssh {}): session limit reached (listen.ssh.max_sessions{})", id_,
+                peer_, user, mine >= st_->cfg.max_sessions_per_user ? "_per_user" : "");
             return false;
         }
         ++st_->sessions;
@@ -285,12 +307,15 @@ private:
         who.credential = fingerprint_;
         auto const user = user_;
         auto const fp = fingerprint_;
-        st_->handoff(fds[0], std::move(who), [user, fp](server::snapshot const& next) -> std::optional<std::string> {
-            if (!next.ssh || !next.ssh->allows(user, fp))
-                return std::string("SSH key ") + fp + " is no longer authorized for " + user;
-            return std::nullopt;
-        });
-        spdlog::debug("conn {} from {} (ssh {}): dial-stdio with key {}", id_, peer_, user_, fingerprint_);
+        st_->handoff(fds[0], std::move(who),
+                     [user, fp](server::snapshot const& next) -> std::optional<std::string> {
+                         if (!next.ssh || !next.ssh->allows(user, fp))
+                             return std::string("SSH key ") + fp + " is no longer authorized for " +
+                                    user;
+                         return std::nullopt;
+                     });
+        spdlog::debug("conn {} from {} (ssh {}): dial-stdio with key {}", id_, peer_, user_,
+                      fingerprint_);
         ssh_event_add_fd(event_, pair_, POLLIN, &connection::on_pair_readable, this);
 
         std::vector<char> pending;
@@ -303,7 +328,8 @@ private:
                 if (pending_at == pending.size()) {
                     pending.clear();
                     pending_at = 0;
-                    int const n = ssh_channel_read_nonblocking(channel_, buf.data(), static_cast<uint32_t>(buf.size()), 0);
+                    int const n = ssh_channel_read_nonblocking(
+                        channel_, buf.data(), static_cast<uint32_t>(buf.size()), 0);
                     if (n == SSH_ERROR) {
                         done_ = true;
                         break;
@@ -312,7 +338,8 @@ private:
                         break;
                     pending.assign(buf.data(), buf.data() + n);
                 }
-                ssize_t const w = ::send(pair_, pending.data() + pending_at, pending.size() - pending_at, MSG_NOSIGNAL);
+                ssize_t const w = ::send(pair_, pending.data() + pending_at,
+                                         pending.size() - pending_at, MSG_NOSIGNAL);
                 if (w < 0) {
                     if (errno != EAGAIN && errno != EINTR)
                         done_ = true;
@@ -320,8 +347,8 @@ private:
                 }
                 pending_at += static_cast<std::size_t>(w);
             }
-            if (!write_side_closed && pending_at == pending.size() && ssh_channel_is_eof(channel_) &&
-                ssh_channel_poll(channel_, 0) <= 0) {
+            if (!write_side_closed && pending_at == pending.size() &&
+                ssh_channel_is_eof(channel_) && ssh_channel_poll(channel_, 0) <= 0) {
                 ::shutdown(pair_, SHUT_WR); // the client finished sending: pass the EOF on
                 write_side_closed = true;
             }
@@ -349,7 +376,8 @@ private:
     // side first would make `ssh` exit 255 and the docker CLI print its complaint.
     void linger() {
         auto const until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (ssh_is_connected(session_) && std::chrono::steady_clock::now() < until && !st_->stopping) {
+        while (ssh_is_connected(session_) && std::chrono::steady_clock::now() < until &&
+               !st_->stopping) {
             if (ssh_event_dopoll(event_, 50) == SSH_ERROR)
                 break;
         }
@@ -387,7 +415,8 @@ ssh_key load_or_create_host_key(std::filesystem::path const& path) {
         ::umask(old);
         if (rc != SSH_OK) {
             ssh_key_free(key);
-            throw std::runtime_error("listen.ssh.host_key: cannot write " + path.string() + " (check the folder exists and is writable)");
+            throw std::runtime_error("listen.ssh.host_key: cannot write " + path.string() +
+                                     " (check the folder exists and is writable)");
         }
         ::chmod(path.c_str(), 0600);
         spdlog::info("created SSH host key {}", path.string());
@@ -395,16 +424,19 @@ ssh_key load_or_create_host_key(std::filesystem::path const& path) {
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-        throw std::runtime_error("listen.ssh.host_key: " + path.string() +
-                                 " is readable by others (chmod 600 it; a host key must stay private)");
+        throw std::runtime_error(
+            "listen.ssh.host_key: " + path.string() +
+            " is readable by others (chmod 600 it; a host key must stay private)");
     if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK)
-        throw std::runtime_error("listen.ssh.host_key: cannot read the private key " + path.string());
+        throw std::runtime_error("listen.ssh.host_key: cannot read the private key " +
+                                 path.string());
     return key;
 }
 
 } // namespace
 
-ssh_server::ssh_server(config::ssh_listener const& cfg, std::function<std::shared_ptr<server::snapshot const>()> current,
+ssh_server::ssh_server(config::ssh_listener const& cfg,
+                       std::function<std::shared_ptr<server::snapshot const>()> current,
                        server::services& services, stream_handoff handoff)
     : state_(std::make_shared<state>(cfg, std::move(current), services, std::move(handoff))) {
     ssh_init();
@@ -412,17 +444,22 @@ ssh_server::ssh_server(config::ssh_listener const& cfg, std::function<std::share
     spdlog::info("SSH host key fingerprint: {} ({})", key_fingerprint(key), cfg.host_key.string());
     state_->bind = ssh_bind_new();
     // RSA only with SHA-2 signatures; no ssh-rsa (SHA-1).
-    char const* accepted = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-                           "rsa-sha2-512,rsa-sha2-256";
+    char const* accepted =
+        "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+        "rsa-sha2-512,rsa-sha2-256";
     if (ssh_bind_options_set(state_->bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK ||
-        ssh_bind_options_set(state_->bind, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, accepted) != SSH_OK) {
+        ssh_bind_options_set(state_->bind, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, accepted) !=
+            SSH_OK) {
         ssh_key_free(key);
-        throw std::runtime_error(std::string("listen.ssh: cannot configure the SSH server: ") + ssh_get_error(state_->bind));
+        throw std::runtime_error(std::string("listen.ssh: cannot configure the SSH server: ") +
+                                 ssh_get_error(state_->bind));
     }
     // The bind now owns the key.
 }
 
-ssh_server::~ssh_server() { stop(); }
+ssh_server::~ssh_server() {
+    stop();
+}
 
 void ssh_server::serve(boost::asio::ip::tcp::socket socket) {
     auto const id = state_->services.next_connection_id.fetch_add(1, std::memory_order_relaxed);
@@ -448,6 +485,8 @@ void ssh_server::serve(boost::asio::ip::tcp::socket socket) {
     }).detach();
 }
 
-void ssh_server::stop() { state_->stopping = true; }
+void ssh_server::stop() {
+    state_->stopping = true;
+}
 
 } // namespace dockgate::ssh

@@ -7,24 +7,27 @@
 // the other end. Everything else (shell, pty, env, subsystems, other commands, forwarding,
 // agent, X11) is refused.
 
-#include "gateway/server/runtime.hpp"
+#include <functional>
+#include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
 
-#include <functional>
-#include <memory>
+#include "gateway/server/runtime.hpp"
 
 namespace dockgate::ssh {
 
 /// Hands an authenticated dial-stdio stream to a worker: `fd` is the session's end of the
 /// socketpair (ownership passes), `check` re-validates the key on reloads.
-using stream_handoff = std::function<void(int fd, policy::identity who, std::function<std::optional<std::string>(server::snapshot const&)> check)>;
+using stream_handoff =
+    std::function<void(int fd, policy::identity who,
+                       std::function<std::optional<std::string>(server::snapshot const&)> check)>;
 
 class ssh_server {
 public:
     /// Loads the host key, creating an ed25519 key (0600) when the file is absent, and logs
     /// its fingerprint. Throws std::runtime_error naming listen.ssh.host_key on failure.
-    ssh_server(config::ssh_listener const& cfg, std::function<std::shared_ptr<server::snapshot const>()> current,
+    ssh_server(config::ssh_listener const& cfg,
+               std::function<std::shared_ptr<server::snapshot const>()> current,
                server::services& services, stream_handoff handoff);
     ~ssh_server();
 

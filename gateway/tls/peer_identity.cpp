@@ -1,12 +1,13 @@
 #include "gateway/tls/peer_identity.hpp"
 
-#include "common/x509_name.hpp"
-
 #include <openssl/objects.h>
+
+#include "common/x509_name.hpp"
 
 namespace dockgate::tls {
 
-std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg, std::string peer_address) {
+std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg,
+                                      std::string peer_address) {
     X509 const* cert = SSL_get0_peer_certificate(ssl);
     if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK)
         return std::nullopt;

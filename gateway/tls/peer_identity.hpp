@@ -1,14 +1,14 @@
 #pragma once
 // The caller's identity from a verified client certificate.
 
-#include "config/config.hpp"
-#include "gateway/policy/identity.hpp"
-
-#include <openssl/ssl.h>
-
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <openssl/ssl.h>
+
+#include "config/config.hpp"
+#include "gateway/policy/identity.hpp"
 
 namespace dockgate::tls {
 
@@ -20,6 +20,7 @@ struct tls_peer {
 /// After a successful handshake: user = subject CN, groups = subject O values plus
 /// [users.NAME].groups, credential = "serial:<hex>". nullopt when there is no verified peer
 /// certificate or its CN is missing, empty, or repeated (an ambiguous identity is refused).
-std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg, std::string peer_address);
+std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg,
+                                      std::string peer_address);
 
 } // namespace dockgate::tls

@@ -1,14 +1,14 @@
 #include "gateway/tls/tls_context.hpp"
 
-#include "common/x509_name.hpp"
+#include <cstdio>
+#include <stdexcept>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include <cstdio>
-#include <stdexcept>
+#include "common/x509_name.hpp"
 
 namespace dockgate::tls {
 
@@ -61,8 +61,8 @@ std::vector<x509_ptr> read_certificates(std::filesystem::path const& file) {
 }
 
 // Loads every CRL of `file` into `store`, each one checked against its issuer in `cas`.
-std::optional<tls_material::time_point> load_crls(X509_STORE* store, std::vector<x509_ptr> const& cas,
-                                                  std::filesystem::path const& file) {
+std::optional<tls_material::time_point>
+load_crls(X509_STORE* store, std::vector<x509_ptr> const& cas, std::filesystem::path const& file) {
     std::unique_ptr<BIO, bio_deleter> bio(BIO_new_file(file.c_str(), "r"));
     if (!bio)
         fail("listen.tls.crl: cannot open", file);
@@ -82,9 +82,9 @@ std::optional<tls_material::time_point> load_crls(X509_STORE* store, std::vector
             }
         }
         if (!signed_by_known_ca)
-            throw std::runtime_error("listen.tls.crl: " + file.string() + ": CRL number " +
-                                     std::to_string(count) +
-                                     " is not signed by any CA in listen.tls.ca (ship the CRL of the CAs you trust)");
+            throw std::runtime_error(
+                "listen.tls.crl: " + file.string() + ": CRL number " + std::to_string(count) +
+                " is not signed by any CA in listen.tls.ca (ship the CRL of the CAs you trust)");
         if (ASN1_TIME const* next = X509_CRL_get0_nextUpdate(crl.get())) {
             auto const t = to_time_point(next);
             if (!earliest || t < *earliest)
@@ -95,8 +95,9 @@ std::optional<tls_material::time_point> load_crls(X509_STORE* store, std::vector
     }
     ERR_clear_error();
     if (count == 0)
-        throw std::runtime_error("listen.tls.crl: " + file.string() +
-                                 ": no CRL in the file (expected PEM \"-----BEGIN X509 CRL-----\" blocks)");
+        throw std::runtime_error(
+            "listen.tls.crl: " + file.string() +
+            ": no CRL in the file (expected PEM \"-----BEGIN X509 CRL-----\" blocks)");
     return earliest;
 }
 
@@ -130,16 +131,19 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
         fail("listen.tls.key: cannot load the private key", tls.key);
     if (SSL_CTX_check_private_key(native) != 1)
         fail("listen.tls.key: the key does not match listen.tls.cert", tls.key);
-    material->server_not_after = to_time_point(X509_get0_notAfter(SSL_CTX_get0_certificate(native)));
+    material->server_not_after =
+        to_time_point(X509_get0_notAfter(SSL_CTX_get0_certificate(native)));
 
     auto const cas = read_certificates(tls.ca);
     if (cas.empty())
-        throw std::runtime_error("listen.tls.ca: " + tls.ca.string() + ": no certificate in the file (expected PEM)");
+        throw std::runtime_error("listen.tls.ca: " + tls.ca.string() +
+                                 ": no certificate in the file (expected PEM)");
     X509_STORE* store = SSL_CTX_get_cert_store(native);
     for (auto const& ca : cas) {
         if (X509_STORE_add_cert(store, ca.get()) != 1)
             fail("listen.tls.ca: cannot use a certificate from", tls.ca);
-        material->cas.push_back({subject_line(ca.get()), to_time_point(X509_get0_notAfter(ca.get()))});
+        material->cas.push_back(
+            {subject_line(ca.get()), to_time_point(X509_get0_notAfter(ca.get()))});
     }
     // The CA names go into the CertificateRequest so clients with several certificates pick right.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca.c_str()))
@@ -157,11 +161,15 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     return material;
 }
 
-std::optional<std::string> reverify(tls_material const& material, X509* leaf, STACK_OF(X509) * chain) {
-    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(), &X509_STORE_CTX_free);
-    if (!ctx || X509_STORE_CTX_init(ctx.get(), SSL_CTX_get_cert_store(material.ctx.get()), leaf, chain) != 1)
+std::optional<std::string> reverify(tls_material const& material, X509* leaf,
+                                    STACK_OF(X509) * chain) {
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
+                                                                        &X509_STORE_CTX_free);
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), SSL_CTX_get_cert_store(material.ctx.get()), leaf,
+                                    chain) != 1)
         return std::string("cannot set up certificate verification");
-    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(ctx.get()), SSL_CTX_get0_param(material.ctx.get()));
+    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(ctx.get()),
+                           SSL_CTX_get0_param(material.ctx.get()));
     if (material.checks_revocation)
         X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     ERR_clear_error();

@@ -3,16 +3,16 @@
 // store (CAs and CRLs) that live connections are re-checked against, and the expiry dates the
 // metrics report. Immutable once built; shared as shared_ptr<const>.
 
-#include "config/config.hpp"
-
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "config/config.hpp"
 
 namespace dockgate::tls {
 
@@ -43,6 +43,7 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
 /// Re-verifies a client certificate chain captured at handshake time against `material`'s
 /// trust store and CRLs, at the current time. Returns the reason it no longer passes, or
 /// nullopt when it still does.
-std::optional<std::string> reverify(tls_material const& material, X509* leaf, STACK_OF(X509) * chain);
+std::optional<std::string> reverify(tls_material const& material, X509* leaf,
+                                    STACK_OF(X509) * chain);
 
 } // namespace dockgate::tls

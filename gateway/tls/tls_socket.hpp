@@ -12,20 +12,19 @@
 // inline: immediate results are posted. Peer EOF (close_notify or a bare TCP FIN) reads as
 // asio::error::eof.
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/compose.hpp>
-#include <boost/asio/ssl/error.hpp>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <vector>
+
+#include <boost/asio/compose.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace dockgate::tls {
 
@@ -72,7 +71,8 @@ public:
 
     /// Takes an accepted socket; the SSL object is created from `ctx` (which it references).
     tls_socket(boost::asio::ip::tcp::socket socket, SSL_CTX* ctx)
-        : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
+        : socket_(std::move(socket))
+        , ssl_(SSL_new(ctx)) {
         if (!ssl_)
             throw std::bad_alloc();
         boost::system::error_code ec;
@@ -206,7 +206,8 @@ private:
         }
         // Never complete inside the initiating call.
         auto ex = socket_.get_executor();
-        boost::asio::post(ex, [self = std::move(self), ec, args...]() mutable { self.complete(ec, args...); });
+        boost::asio::post(
+            ex, [self = std::move(self), ec, args...]() mutable { self.complete(ec, args...); });
     }
 
     struct handshake_op {

@@ -2,11 +2,11 @@
 // checks must not crash, must never report a head longer than the input or the limit, and an
 // accepted head must have unambiguous framing.
 
-#include "gateway/http/head_check.hpp"
-
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+
+#include "gateway/http/head_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     constexpr std::size_t limit = 4096;

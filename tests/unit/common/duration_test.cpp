@@ -1,6 +1,6 @@
-#include "common/duration.hpp"
-
 #include <gtest/gtest.h>
+
+#include "common/duration.hpp"
 
 namespace dockgate {
 namespace {
@@ -14,7 +14,8 @@ TEST(parse_duration, accepts_integer_and_unit) {
 }
 
 TEST(parse_duration, refuses_everything_else) {
-    for (auto const* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "10sec", "1y", "99999999999999999999d"})
+    for (auto const* bad :
+         {"", "10", "s", "1.5s", "-1s", "10 s", "10sec", "1y", "99999999999999999999d"})
         EXPECT_FALSE(parse_duration(bad)) << bad;
 }
 

@@ -1,11 +1,11 @@
-#include "config/config.hpp"
-
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
 
 namespace dockgate::config {
 namespace {
@@ -106,26 +106,37 @@ TEST_P(config_errors, names_the_key_and_the_fix) {
 INSTANTIATE_TEST_SUITE_P(
     table, config_errors,
     ::testing::Values(
-        bad_case{"unknown_key", "workers = 0", "wrokers = 0", "gateway.wrokers: unknown key (did you mean \"workers\"?)"},
+        bad_case{"unknown_key", "workers = 0", "wrokers = 0",
+                 "gateway.wrokers: unknown key (did you mean \"workers\"?)"},
         bad_case{"unknown_section", "[limits]", "[limit]", "limit: unknown key"},
         bad_case{"wrong_type_integer", "max_connections = 10000", "max_connections = \"many\"",
                  "limits.max_connections: expected an integer, got a string"},
-        bad_case{"wrong_type_array", "allow = [\"*\"]", "allow = \"*\"", "roles.operator.allow: expected an array of strings"},
+        bad_case{"wrong_type_array", "allow = [\"*\"]", "allow = \"*\"",
+                 "roles.operator.allow: expected an array of strings"},
         bad_case{"unknown_operation", "\"SystemInfo\"", "\"ContainerRun\"",
                  "roles.readonly.allow[2]: unknown operation \"ContainerRun\" (did you mean"},
-        bad_case{"glob_matching_nothing", "\"Plugin*\"", "\"Plugins*\"", "roles.operator.deny[0]: unknown operation"},
-        bad_case{"missing_file", "ca = \"ca.pem\"", "ca = \"nope.pem\"", "listen.tls.ca: file not found"},
+        bad_case{"glob_matching_nothing", "\"Plugin*\"", "\"Plugins*\"",
+                 "roles.operator.deny[0]: unknown operation"},
+        bad_case{"missing_file", "ca = \"ca.pem\"", "ca = \"nope.pem\"",
+                 "listen.tls.ca: file not found"},
         bad_case{"missing_key", "key = \"server-key.pem\"\n", "", "listen.tls.key: missing"},
-        bad_case{"bad_address", "127.0.0.1:2376", "127.0.0.1", "listen.tls.address: \"127.0.0.1\" is not HOST:PORT"},
+        bad_case{"bad_address", "127.0.0.1:2376", "127.0.0.1",
+                 "listen.tls.address: \"127.0.0.1\" is not HOST:PORT"},
         bad_case{"bad_port", "127.0.0.1:2376", "127.0.0.1:99999", "is not HOST:PORT"},
-        bad_case{"bad_upstream", "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375", "gateway.upstream: \"tcp://127.0.0.1:2375\" is not a unix socket URL"},
-        bad_case{"bad_duration", "\"120s\"", "\"2 minutes\"", "limits.idle_timeout: invalid duration"},
-        bad_case{"zero_duration", "\"10s\"", "\"0s\"", "limits.handshake_timeout: invalid duration"},
-        bad_case{"bad_subject", "\"user:carol\"", "\"carol\"", "roles.readonly.subjects[1]: \"carol\" is not a subject"},
-        bad_case{"missing_subjects", "subjects = [\"group:developers\"]\n", "", "roles.operator.subjects: missing"},
+        bad_case{"bad_upstream", "unix:///var/run/docker.sock", "tcp://127.0.0.1:2375",
+                 "gateway.upstream: \"tcp://127.0.0.1:2375\" is not a unix socket URL"},
+        bad_case{"bad_duration", "\"120s\"", "\"2 minutes\"",
+                 "limits.idle_timeout: invalid duration"},
+        bad_case{"zero_duration", "\"10s\"", "\"0s\"",
+                 "limits.handshake_timeout: invalid duration"},
+        bad_case{"bad_subject", "\"user:carol\"", "\"carol\"",
+                 "roles.readonly.subjects[1]: \"carol\" is not a subject"},
+        bad_case{"missing_subjects", "subjects = [\"group:developers\"]\n", "",
+                 "roles.operator.subjects: missing"},
         bad_case{"bad_mode", "deny = [\"Plugin*\", \"Swarm*\"]", "deny = []\nmode = \"permissive\"",
                  "roles.operator.mode: unknown mode \"permissive\""},
-        bad_case{"workers_out_of_range", "workers = 0", "workers = -1", "gateway.workers: out of range"},
+        bad_case{"workers_out_of_range", "workers = 0", "workers = -1",
+                 "gateway.workers: out of range"},
         bad_case{"syntax", "[users.alice]", "[users.alice", "TOML syntax error"},
         bad_case{"no_listener", "[listen.tls]", "[listen.tcp]", "listen.tcp: unknown key"}),
     [](auto const& info) { return std::string(info.param.name); });

@@ -1,14 +1,14 @@
-#include "gateway/audit/audit_log.hpp"
-
 #include <boost/json/parse.hpp>
-
 #include <gtest/gtest.h>
+
+#include "gateway/audit/audit_log.hpp"
 
 namespace dockgate::audit {
 namespace {
 
 TEST(format_record, is_one_json_object_with_every_field) {
-    policy::identity who{"al\"ice", {"developers", "ops"}, "tls", "127.0.0.1:5000", "serial:01", ""};
+    policy::identity who{"al\"ice",        {"developers", "ops"}, "tls",
+                         "127.0.0.1:5000", "serial:01",           ""};
     std::vector<std::string> roles{"operator"};
     audit_record r;
     r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));

@@ -365,7 +365,8 @@ TEST(container_create, large_bodies_stay_within_the_value_limit) {
     auto body_with = [](int keys) {
         std::string hc = "{";
         for (int i = 0; i < keys; ++i)
-            hc += (i ? ",\"" : "\"") + std::string("DeviceCgroupRulesX") + std::to_string(i) + "\":0";
+            hc +=
+                (i ? ",\"" : "\"") + std::string("DeviceCgroupRulesX") + std::to_string(i) + "\":0";
         return test::create_body(hc + "}");
     };
     auto const many = test::run(test::create(body_with(19000)), test::developer_role());

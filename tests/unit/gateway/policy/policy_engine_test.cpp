@@ -1,6 +1,6 @@
-#include "gateway/policy/policy_engine.hpp"
-
 #include <gtest/gtest.h>
+
+#include "gateway/policy/policy_engine.hpp"
 
 namespace dockgate::policy {
 namespace {
@@ -11,8 +11,10 @@ config::config make_config() {
     cfg.users["carol"].groups = {"auditors", "developers"};
     config::role readonly;
     readonly.name = "readonly";
-    readonly.subjects = {{config::subject::kind::group, "auditors"}, {config::subject::kind::user, "carol"}};
-    readonly.allow = {"SystemPing*", "SystemVersion", "SystemInfo", "ContainerList", "ContainerInspect", "ImageList"};
+    readonly.subjects = {{config::subject::kind::group, "auditors"},
+                         {config::subject::kind::user, "carol"}};
+    readonly.allow = {"SystemPing*",   "SystemVersion",    "SystemInfo",
+                      "ContainerList", "ContainerInspect", "ImageList"};
     config::role operator_role;
     operator_role.name = "operator";
     operator_role.subjects = {{config::subject::kind::group, "developers"}};
@@ -37,8 +39,10 @@ identity who(std::string user, std::vector<std::string> cert_groups, config::con
 
 TEST(resolve_groups, adds_configured_groups_without_duplicates) {
     auto cfg = make_config();
-    EXPECT_EQ(resolve_groups(cfg, "alice", {"ops"}), (std::vector<std::string>{"ops", "developers"}));
-    EXPECT_EQ(resolve_groups(cfg, "alice", {"developers"}), (std::vector<std::string>{"developers"}));
+    EXPECT_EQ(resolve_groups(cfg, "alice", {"ops"}),
+              (std::vector<std::string>{"ops", "developers"}));
+    EXPECT_EQ(resolve_groups(cfg, "alice", {"developers"}),
+              (std::vector<std::string>{"developers"}));
     EXPECT_EQ(resolve_groups(cfg, "nobody", {"x"}), (std::vector<std::string>{"x"}));
 }
 
@@ -46,8 +50,10 @@ TEST(roles_of, matches_users_and_groups_in_config_order) {
     auto cfg = make_config();
     policy_engine engine(cfg);
     EXPECT_EQ(engine.roles_of(who("alice", {}, cfg)), (std::vector<std::string>{"operator"}));
-    EXPECT_EQ(engine.roles_of(who("carol", {}, cfg)), (std::vector<std::string>{"readonly", "operator"}));
-    EXPECT_EQ(engine.roles_of(who("erin", {"auditors"}, cfg)), (std::vector<std::string>{"readonly"}));
+    EXPECT_EQ(engine.roles_of(who("carol", {}, cfg)),
+              (std::vector<std::string>{"readonly", "operator"}));
+    EXPECT_EQ(engine.roles_of(who("erin", {"auditors"}, cfg)),
+              (std::vector<std::string>{"readonly"}));
     EXPECT_TRUE(engine.roles_of(who("dave", {}, cfg)).empty());
     // Names are exact: a user called "developers" is not the group.
     EXPECT_TRUE(engine.roles_of(who("developers", {}, cfg)).empty());
@@ -84,22 +90,69 @@ using v = decision::verdict;
 INSTANTIATE_TEST_SUITE_P(
     table, evaluate,
     ::testing::Values(
-        policy_case{"readonly_lists", "erin", {"auditors"}, "ContainerList", v::allow, "roles.readonly.allow[3]", ""},
-        policy_case{"readonly_glob", "erin", {"auditors"}, "SystemPingHead", v::allow, "roles.readonly.allow[0]", ""},
-        policy_case{"readonly_may_not_create", "erin", {"auditors"}, "ContainerCreate", v::deny,
-                    "roles.readonly.allow", "not in roles.readonly.allow"},
-        policy_case{"operator_star", "alice", {}, "ContainerCreate", v::allow, "roles.operator.allow[0]", ""},
-        policy_case{"deny_wins_over_allow", "alice", {}, "PluginPull", v::deny, "roles.operator.deny[0]",
+        policy_case{"readonly_lists",
+                    "erin",
+                    {"auditors"},
+                    "ContainerList",
+                    v::allow,
+                    "roles.readonly.allow[3]",
+                    ""},
+        policy_case{"readonly_glob",
+                    "erin",
+                    {"auditors"},
+                    "SystemPingHead",
+                    v::allow,
+                    "roles.readonly.allow[0]",
+                    ""},
+        policy_case{"readonly_may_not_create",
+                    "erin",
+                    {"auditors"},
+                    "ContainerCreate",
+                    v::deny,
+                    "roles.readonly.allow",
+                    "not in roles.readonly.allow"},
+        policy_case{"operator_star",
+                    "alice",
+                    {},
+                    "ContainerCreate",
+                    v::allow,
+                    "roles.operator.allow[0]",
+                    ""},
+        policy_case{"deny_wins_over_allow",
+                    "alice",
+                    {},
+                    "PluginPull",
+                    v::deny,
+                    "roles.operator.deny[0]",
                     "denied by roles.operator.deny[0] (\"Plugin*\")"},
-        policy_case{"deny_second_glob", "alice", {}, "SwarmInit", v::deny, "roles.operator.deny[1]", ""},
-        policy_case{"any_role_allowing_suffices", "carol", {}, "ContainerCreate", v::allow, "roles.operator.allow[0]", ""},
-        policy_case{"deny_in_one_role_does_not_block_another", "carol", {}, "ContainerList", v::allow,
-                    "roles.readonly.allow[3]", ""},
-        policy_case{"no_role_no_access", "dave", {}, "SystemPing", v::deny, "", "no role is granted"},
+        policy_case{
+            "deny_second_glob", "alice", {}, "SwarmInit", v::deny, "roles.operator.deny[1]", ""},
+        policy_case{"any_role_allowing_suffices",
+                    "carol",
+                    {},
+                    "ContainerCreate",
+                    v::allow,
+                    "roles.operator.allow[0]",
+                    ""},
+        policy_case{"deny_in_one_role_does_not_block_another",
+                    "carol",
+                    {},
+                    "ContainerList",
+                    v::allow,
+                    "roles.readonly.allow[3]",
+                    ""},
+        policy_case{
+            "no_role_no_access", "dave", {}, "SystemPing", v::deny, "", "no role is granted"},
         policy_case{"cert_group_counts", "frank", {"developers"}, "ExecStart", v::allow, "", ""},
-        policy_case{"audit_mode_lets_through", "gina", {"trial"}, "ContainerCreate", v::would_deny,
-                    "roles.trial.allow", ""},
-        policy_case{"audit_mode_allow_is_allow", "gina", {"trial"}, "ContainerList", v::allow, "", ""}),
+        policy_case{"audit_mode_lets_through",
+                    "gina",
+                    {"trial"},
+                    "ContainerCreate",
+                    v::would_deny,
+                    "roles.trial.allow",
+                    ""},
+        policy_case{
+            "audit_mode_allow_is_allow", "gina", {"trial"}, "ContainerList", v::allow, "", ""}),
     [](auto const& info) { return std::string(info.param.name); });
 
 TEST(denial_message, is_what_the_docker_cli_shows) {
@@ -107,8 +160,9 @@ TEST(denial_message, is_what_the_docker_cli_shows) {
     policy_engine engine(cfg);
     auto const id = who("erin", {"auditors"}, cfg);
     auto const d = engine.evaluate(id, engine.roles_of(id), "ContainerCreate");
-    EXPECT_EQ(policy_engine::denial_message(id, "ContainerCreate", d),
-              "dockgate: erin may not ContainerCreate: not in roles.readonly.allow (role readonly)");
+    EXPECT_EQ(
+        policy_engine::denial_message(id, "ContainerCreate", d),
+        "dockgate: erin may not ContainerCreate: not in roles.readonly.allow (role readonly)");
 }
 
 } // namespace
