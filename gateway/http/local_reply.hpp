@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_escape.hpp"
+
 namespace dockgate::http {
 
 /// A complete HTTP/1.1 response with a JSON error body. `close` adds "Connection: close".
@@ -13,7 +15,6 @@ namespace dockgate::http {
 std::string local_reply(unsigned status, std::string_view message, bool close,
                         bool head_only = false);
 
-/// JSON string escaping (RFC 8259) for messages and audit fields.
-void append_json_string(std::string& out, std::string_view text);
+using dockgate::append_json_string;
 
 } // namespace dockgate::http

@@ -1,5 +1,6 @@
 // The canonical writer and the field lookups of json.hpp.
 
+#include "common/json_escape.hpp"
 #include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/json.hpp"
 
@@ -26,38 +27,10 @@ json_value json_value::make_array() {
 
 namespace {
 
+// Escaping as everywhere else the gateway writes JSON; input is valid UTF-8 (checked by the
+// parser, or built by the gateway).
 void write_string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (char c : s) {
-        auto const u = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (u < 0x20) {
-                out += "\\u00";
-                out += hex[u >> 4];
-                out += hex[u & 0xF];
-            } else {
-                out += c; // valid UTF-8, checked by the parser or built by the gateway
-            }
-        }
-    }
-    out += '"';
+    append_json_string(out, s);
 }
 
 // Depth is bounded by the parser's limit (plus the few levels mutations add), so recursion is
