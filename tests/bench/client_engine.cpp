@@ -1,19 +1,27 @@
 #include "tests/bench/client_engine.hpp"
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
-
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spawn.h>
+#include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+extern char** environ;
 
 namespace dockgate::bench {
 
@@ -38,21 +46,29 @@ std::string openssl_errors() {
 bool is_ip_literal(std::string const& host) {
     in6_addr a6;
     in_addr a4;
-    return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+    return inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 } // namespace
 
 void target::resolve() {
+    if (type == kind::exec) {
+        if (command.empty())
+            throw std::runtime_error("--exec: empty command");
+        return;
+    }
     if (type == kind::unix_socket) {
         sockaddr_un un{};
         un.sun_family = AF_UNIX;
         if (unix_path.size() >= sizeof un.sun_path)
-            throw std::runtime_error("--unix: path longer than " + std::to_string(sizeof un.sun_path - 1) +
+            throw std::runtime_error("--unix: path longer than " +
+                                     std::to_string(sizeof un.sun_path - 1) +
                                      " bytes: " + unix_path);
         std::memcpy(un.sun_path, unix_path.c_str(), unix_path.size() + 1);
         std::memcpy(&address, &un, sizeof un);
-        address_length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + unix_path.size() + 1);
+        address_length =
+            static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + unix_path.size() + 1);
         return;
     }
     addrinfo hints{};
@@ -72,6 +88,8 @@ std::string target::describe() const {
         return "unix:" + unix_path;
     case kind::tcp:
         return "tcp:" + host + ":" + std::to_string(port);
+    case kind::exec:
+        return "exec:" + command;
     case kind::tls:
         break;
     }
@@ -107,27 +125,25 @@ std::shared_ptr<SSL_CTX> make_client_tls(target const& t, bool stream_reads, boo
     return ctx;
 }
 
-engine::engine(target const& t, std::shared_ptr<SSL_CTX> tls, std::string request, bool head_request,
-               std::chrono::milliseconds timeout, hooks h)
+engine::engine(target const& t, std::shared_ptr<SSL_CTX> tls, std::string request,
+               bool head_request, std::chrono::milliseconds timeout, hooks h)
     : target_(t)
     , tls_(std::move(tls))
     , request_(std::move(request))
     , head_request_(head_request)
     , timeout_(timeout)
     , hooks_(std::move(h))
-    , buffer_(read_buffer_size) {
+    , buffer_(read_buffer_size)
+    , probe_("GET /_ping HTTP/1.1\r\nHost: docker\r\nUser-Agent: dockgate-bench/1\r\n\r\n") {
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0)
         throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
 }
 
 engine::~engine() {
-    for (auto& c : conns_) {
-        if (c->ssl != nullptr)
-            SSL_free(c->ssl);
-        if (c->fd >= 0)
-            ::close(c->fd);
-    }
+    for (auto& c : conns_)
+        close(*c); // an exec child sees EOF on its stdin and goes
+    reap(true);
     ::close(epoll_);
 }
 
@@ -138,6 +154,8 @@ connection& engine::add() {
 
 void engine::open(connection& c) {
     close(c);
+    if (target_.type == target::kind::exec)
+        return spawn(c);
     int const family = target_.address.ss_family;
     int const fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -148,7 +166,8 @@ void engine::open(connection& c) {
     }
     c.fd = fd;
     c.deadline = bench_clock::now() + timeout_;
-    if (::connect(fd, reinterpret_cast<sockaddr const*>(&target_.address), target_.address_length) != 0 &&
+    if (::connect(fd, reinterpret_cast<sockaddr const*>(&target_.address),
+                  target_.address_length) != 0 &&
         errno != EINPROGRESS) {
         // A unix socket whose accept backlog is full answers EAGAIN rather than waiting.
         std::string const why = errno == EAGAIN ? "connect: listen backlog full (EAGAIN)"
@@ -165,6 +184,11 @@ void engine::open(connection& c) {
 }
 
 void engine::close(connection& c) {
+    if (c.child > 0) {
+        exiting_.push_back(c.child); // reaped in poll(), or waited for (and killed) at the end
+        c.child = -1;
+    }
+    c.priming = false;
     if (c.ssl != nullptr) {
         SSL_free(c.ssl);
         c.ssl = nullptr;
@@ -184,8 +208,129 @@ void engine::reopen_later(connection& c) {
 }
 
 void engine::fail(connection& c, std::string const& why) {
+    pid_t const child = c.child;
     close(c);
-    hooks_.failed(c, why);
+    hooks_.failed(c, child > 0 ? why + child_status(child) : why);
+}
+
+void engine::spawn(connection& c) {
+    int sv[2];
+    // Blocking on the child's side (as a pipe from the docker CLI would be), non-blocking here.
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return hooks_.failed(c, std::string("socketpair: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, sv[1], STDIN_FILENO); // dup2 clears CLOEXEC
+    posix_spawn_file_actions_adddup2(&actions, sv[1], STDOUT_FILENO);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults, none;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE); // this client ignores SIGPIPE; the child must not inherit that
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    std::string const script = "exec " + target_.command;
+    char const* argv[] = {"/bin/sh", "-c", script.c_str(), nullptr};
+    pid_t pid = -1;
+    int const rc =
+        ::posix_spawn(&pid, "/bin/sh", &actions, &attr, const_cast<char* const*>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(sv[1]);
+    if (rc != 0) {
+        ::close(sv[0]);
+        return hooks_.failed(c, std::string("posix_spawn /bin/sh: ") + std::strerror(rc));
+    }
+    ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    c.fd = sv[0];
+    c.child = pid;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &c;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
+        return fail(c, std::string("epoll_ctl: ") + std::strerror(errno));
+    c.interest = EPOLLIN;
+    // The transport's "handshake": one /_ping must come back before the connection is ready.
+    c.priming = true;
+    c.state = phase::sending;
+    c.sent = 0;
+    c.parser.reset(false);
+    c.request_started = bench_clock::now();
+    c.deadline = c.request_started + timeout_;
+    drive(c);
+}
+
+// " (exec child exited with status 255)": waits a little for a child whose connection failed,
+// so the reason names what the command did.
+std::string engine::child_status(pid_t pid) {
+    auto const until = bench_clock::now() + std::chrono::milliseconds(500);
+    int status = 0;
+    for (;;) {
+        pid_t const r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0)
+            return "";
+        if (bench_clock::now() >= until)
+            return " (exec child still running)";
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    exiting_.erase(std::remove(exiting_.begin(), exiting_.end(), pid), exiting_.end());
+    if (WIFEXITED(status))
+        return " (exec child exited with status " + std::to_string(WEXITSTATUS(status)) + ")";
+    if (WIFSIGNALED(status))
+        return " (exec child killed by signal " + std::to_string(WTERMSIG(status)) + ")";
+    return "";
+}
+
+// Reaps exited exec children. wait_all: waits up to 2 s for the rest (they saw EOF on their
+// stdin), then SIGTERM, then SIGKILL, so no child outlives the client. A slow or stuck exit
+// (an SSH server that does not close the channel after EOF) is reported on stderr.
+void engine::reap(bool wait_all) {
+    auto sweep = [&] {
+        exiting_.erase(std::remove_if(exiting_.begin(), exiting_.end(),
+                                      [](pid_t p) {
+                                          int st = 0;
+                                          pid_t const r = ::waitpid(p, &st, WNOHANG);
+                                          return r == p || r < 0;
+                                      }),
+                       exiting_.end());
+    };
+    sweep();
+    if (!wait_all)
+        return;
+    std::size_t const waiting = exiting_.size();
+    auto const start = bench_clock::now();
+    auto const until = start + std::chrono::seconds(2);
+    while (!exiting_.empty() && bench_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        sweep();
+    }
+    double const waited = std::chrono::duration<double>(bench_clock::now() - start).count();
+    if (!exiting_.empty())
+        std::fprintf(
+            stderr,
+            "exec: %zu of %zu child(ren) still running 2 s after their stdin closed: SIGTERM\n",
+            exiting_.size(), waiting);
+    else if (waiting > 0 && waited > 0.5)
+        std::fprintf(stderr, "exec: %zu child(ren) took %.1f s to exit after their stdin closed\n",
+                     waiting, waited);
+    for (int sig : {SIGTERM, SIGKILL}) {
+        if (exiting_.empty())
+            return;
+        for (pid_t p : exiting_)
+            ::kill(p, sig);
+        auto const grace = bench_clock::now() + std::chrono::seconds(1);
+        while (!exiting_.empty() && bench_clock::now() < grace) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            sweep();
+        }
+    }
+    for (pid_t p : exiting_)
+        ::waitpid(p, nullptr, 0);
+    exiting_.clear();
 }
 
 void engine::want(connection& c, std::uint32_t events) {
@@ -213,6 +358,8 @@ void engine::poll(std::chrono::milliseconds wait) {
     for (int i = 0; i < n; ++i)
         on_event(*static_cast<connection*>(events[i].data.ptr), events[i].events);
     check_deadlines();
+    if (!exiting_.empty())
+        reap(false);
     if (!reopen_.empty()) {
         auto pending = std::move(reopen_);
         reopen_.clear();
@@ -231,6 +378,10 @@ void engine::check_deadlines() {
         if (c.state == phase::closed || now < c.deadline)
             continue;
         auto const secs = std::to_string(timeout_.count() / 1000.0).substr(0, 4) + " s";
+        if (c.priming) {
+            fail(c, "timeout: exec transport set-up (start + first /_ping) took over " + secs);
+            continue;
+        }
         switch (c.state) {
         case phase::connecting:
             fail(c, "timeout: connect took over " + secs);
@@ -389,7 +540,8 @@ void engine::drive(connection& c) {
                 return fail(c, "TLS handshake: " + ssl_failure(c, r));
             }
             if (tls_description_ == "plain")
-                tls_description_ = std::string(SSL_get_version(c.ssl)) + "/" + SSL_get_cipher_name(c.ssl);
+                tls_description_ =
+                    std::string(SSL_get_version(c.ssl)) + "/" + SSL_get_cipher_name(c.ssl);
             c.state = phase::ready;
             c.deadline = bench_clock::time_point::max();
             hooks_.ready(c);
@@ -408,8 +560,9 @@ void engine::drive(connection& c) {
             return fail(c, "unexpected bytes from the server while idle");
         }
         case phase::sending: {
-            while (c.sent < request_.size()) {
-                long const n = write_some(c, request_.data() + c.sent, request_.size() - c.sent);
+            std::string const& request = c.priming ? probe_ : request_;
+            while (c.sent < request.size()) {
+                long const n = write_some(c, request.data() + c.sent, request.size() - c.sent);
                 if (n == io_blocked)
                     return;
                 if (n < 0)
@@ -441,6 +594,17 @@ void engine::drive(connection& c) {
             }
             c.state = phase::ready;
             c.deadline = bench_clock::time_point::max();
+            if (c.priming) {
+                if (n == 0 || c.parser.status() != 200 || !c.parser.keep_alive())
+                    return fail(c, "exec transport set-up: GET /_ping got " +
+                                       (c.parser.status() != 200
+                                            ? "HTTP status " + std::to_string(c.parser.status())
+                                            : std::string("no keep-alive")));
+                c.priming = false;
+                want(c, EPOLLIN);
+                hooks_.ready(c);
+                continue;
+            }
             ++c.responses;
             bool const closing = n == 0 || !c.parser.keep_alive();
             hooks_.response(c);

@@ -7,19 +7,26 @@
 // -> ready ... The engine calls the mode's hooks at each step; hooks may call send(),
 // close() and reopen_later() but never open() (new connections are opened from the mode's
 // own loop between polls, so no hook ever re-enters the engine for another connection).
-
-#include "tests/bench/response_parser.hpp"
-
-#include <openssl/ssl.h>
-
-#include <sys/socket.h>
+//
+// An `exec` target is a child process instead of a socket: the engine starts the command
+// (`/bin/sh -c "exec CMD"`) with one end of a socketpair as its stdin and stdout, the way
+// the docker CLI runs `ssh ... docker system dial-stdio` for DOCKER_HOST=ssh://, and speaks
+// HTTP over the other end. One connection is one child process. Its set-up (fork/exec, the
+// SSH handshake and authentication) counts as the transport's handshake: the connection is
+// "ready" only after a first `GET /_ping` over it was answered 200 with keep-alive.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <vector>
+
+#include <openssl/ssl.h>
+
+#include "tests/bench/response_parser.hpp"
 
 namespace dockgate::bench {
 
@@ -27,8 +34,9 @@ using bench_clock = std::chrono::steady_clock;
 
 /// Where the client connects, and how.
 struct target {
-    enum class kind { unix_socket, tcp, tls } type = kind::unix_socket;
+    enum class kind { unix_socket, tcp, tls, exec } type = kind::unix_socket;
     std::string unix_path;
+    std::string command; // exec only: run as /bin/sh -c "exec COMMAND"
     std::string host;
     std::uint16_t port = 0;
     std::string ca, cert, key; // TLS only
@@ -59,12 +67,15 @@ struct connection {
     bench_clock::time_point deadline = bench_clock::time_point::max();
     std::uint64_t responses = 0; // on this connection, over all its reopenings
     int tag = 0;                 // free for the mode
+    pid_t child = -1;            // exec targets: the process behind fd
+    bool priming = false;        // exec targets: the set-up /_ping is in flight
 };
 
 class engine {
 public:
     struct hooks {
-        /// The transport is up (TLS handshake done); typically calls send().
+        /// The transport is up (TLS handshake done, or an exec target's first /_ping
+        /// answered); typically calls send().
         std::function<void(connection&)> ready;
         /// A complete response is in c.parser. If !c.parser.keep_alive() the hook must
         /// close() the connection (or reopen_later() it).
@@ -106,6 +117,9 @@ private:
     long write_some(connection& c, char const* data, std::size_t n);
     std::string ssl_failure(connection& c, int ret);
     void check_deadlines();
+    void spawn(connection& c);
+    void reap(bool wait_all);
+    std::string child_status(pid_t pid);
 
     target const& target_;
     std::shared_ptr<SSL_CTX> tls_;
@@ -117,6 +131,8 @@ private:
     std::vector<char> buffer_;
     std::vector<std::unique_ptr<connection>> conns_;
     std::vector<connection*> reopen_;
+    std::vector<pid_t> exiting_; // exec children whose connection was closed, not yet reaped
+    std::string probe_;          // exec targets: the set-up request
     std::string io_error_;
     std::string tls_description_ = "plain";
     bench_clock::time_point next_sweep_ = bench_clock::now();

@@ -5,28 +5,33 @@
 //                                [--max-time S]
 //   dockgate_bench idle   TARGET [-c N] [--concurrency K] [--settle S] [--hold S]
 //   TARGET: --unix PATH | --tcp HOST:PORT | --tls HOST:PORT --ca F --cert F --key F
+//           | --exec "COMMAND"   (HTTP over a child's stdin/stdout, e.g. "ssh ... docker system
+//                                  dial-stdio"; one connection = one child process)
 //
 // --pid PID (repeatable) names server processes: rps and stream report their CPU time per
 // request / per GB over the measured window, idle reports their resident memory before and
-// after the connections are open. Human-readable lines go to stdout; the last line is
-// "RESULT key=value ..." for the script. Exit status: 0 ok, 1 the run failed, 2 bad usage.
-
-#include "tests/bench/client_engine.hpp"
-
-#include <openssl/ssl.h>
-
-#include <sys/resource.h>
-#include <unistd.h>
+// after the connections are open. --pid-tree PID does the same for PID and all its
+// descendants (sshd forks a process per connection). The client's own CPU includes its exec
+// children and any --client-pid (e.g. an `ssh -L` forwarder). Human-readable lines go to
+// stdout; the last line is "RESULT key=value ..." for the script. Exit status: 0 ok, 1 the
+// run failed, 2 bad usage.
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "tests/bench/client_engine.hpp"
 
 namespace dockgate::bench {
 namespace {
@@ -55,26 +60,37 @@ struct options {
     double hold = 0;
     double timeout = 10;
     std::vector<pid_t> pids;
+    std::vector<bool> trees;        // per pids entry: count its descendants too
+    std::vector<pid_t> client_pids; // helpers of the client whose CPU is the client's
 };
 
 [[noreturn]] void usage(std::string const& problem) {
-    std::cerr << "dockgate_bench: " << problem << "\n"
-              << "usage: dockgate_bench rps|stream|idle TARGET [OPTIONS]\n"
-                 "  TARGET: --unix PATH | --tcp HOST:PORT | --tls HOST:PORT --ca F --cert F --key F\n"
-                 "  -c, --connections N   rps: parallel connections (1); idle: connections to hold (10000)\n"
-                 "  -d, --duration S      rps: measured seconds (5)\n"
-                 "  --warmup S            rps: unmeasured seconds first (1)\n"
-                 "  --path P              request target (/_ping; required for stream)\n"
-                 "  --method M            GET or HEAD (GET)\n"
-                 "  --expect-bytes N      stream: fail unless the body has exactly N bytes\n"
-                 "  --repeat R            stream: transfers on the same connection (1)\n"
-                 "  --budget S            stream: start no further transfer after S seconds\n"
-                 "  --max-time S          stream: stop a transfer after S seconds, report the rate so far\n"
-                 "  --concurrency K       idle: connections being set up at once (64)\n"
-                 "  --settle S            idle: wait before reading memory (2)\n"
-                 "  --hold S              idle: keep the connections this long after reporting (0)\n"
-                 "  --timeout S           connect+handshake bound and response silence bound (10)\n"
-                 "  --pid PID             server process to watch (repeatable)\n";
+    std::cerr
+        << "dockgate_bench: " << problem << "\n"
+        << "usage: dockgate_bench rps|stream|idle TARGET [OPTIONS]\n"
+           "  TARGET: --unix PATH | --tcp HOST:PORT | --tls HOST:PORT --ca F --cert F --key F\n"
+           "          | --exec COMMAND (HTTP over the stdin/stdout of /bin/sh -c \"exec "
+           "COMMAND\";\n"
+           "            one process per connection, ready after a first GET /_ping)\n"
+           "  -c, --connections N   rps: parallel connections (1); idle: connections to hold "
+           "(10000)\n"
+           "  -d, --duration S      rps: measured seconds (5)\n"
+           "  --warmup S            rps: unmeasured seconds first (1)\n"
+           "  --path P              request target (/_ping; required for stream)\n"
+           "  --method M            GET or HEAD (GET)\n"
+           "  --expect-bytes N      stream: fail unless the body has exactly N bytes\n"
+           "  --repeat R            stream: transfers on the same connection (1)\n"
+           "  --budget S            stream: start no further transfer after S seconds\n"
+           "  --max-time S          stream: stop a transfer after S seconds, report the rate so "
+           "far\n"
+           "  --concurrency K       idle: connections being set up at once (64)\n"
+           "  --settle S            idle: wait before reading memory (2)\n"
+           "  --hold S              idle: keep the connections this long after reporting (0)\n"
+           "  --timeout S           connect+handshake bound and response silence bound (10)\n"
+           "  --pid PID             server process to watch (repeatable)\n"
+           "  --pid-tree PID        the same, counting all of PID's descendants' CPU too\n"
+           "  --client-pid PID      a helper process whose CPU counts as the client's "
+           "(repeatable)\n";
     std::exit(2);
 }
 
@@ -117,6 +133,10 @@ options parse(int argc, char** argv) {
             o.where.type = target::kind::unix_socket;
             o.where.unix_path = value();
             o.have_target = true;
+        } else if (a == "--exec") {
+            o.where.type = target::kind::exec;
+            o.where.command = value();
+            o.have_target = true;
         } else if (a == "--tcp" || a == "--tls") {
             o.where.type = a == "--tcp" ? target::kind::tcp : target::kind::tls;
             split_host_port(value(), o.where);
@@ -155,8 +175,11 @@ options parse(int argc, char** argv) {
             o.hold = parse_number(a, value());
         } else if (a == "--timeout") {
             o.timeout = std::max(0.1, parse_number(a, value()));
-        } else if (a == "--pid") {
+        } else if (a == "--pid" || a == "--pid-tree") {
             o.pids.push_back(static_cast<pid_t>(parse_number(a, value())));
+            o.trees.push_back(a == "--pid-tree");
+        } else if (a == "--client-pid") {
+            o.client_pids.push_back(static_cast<pid_t>(parse_number(a, value())));
         } else if (a == "-h" || a == "--help") {
             usage("help");
         } else {
@@ -164,8 +187,9 @@ options parse(int argc, char** argv) {
         }
     }
     if (!o.have_target)
-        usage("no target: give --unix, --tcp or --tls");
-    if (o.where.type == target::kind::tls && (o.where.ca.empty() || o.where.cert.empty() || o.where.key.empty()))
+        usage("no target: give --unix, --tcp, --tls or --exec");
+    if (o.where.type == target::kind::tls &&
+        (o.where.ca.empty() || o.where.cert.empty() || o.where.key.empty()))
         usage("--tls needs --ca, --cert and --key");
     if (o.path.empty()) {
         if (o.mode == "stream")
@@ -188,25 +212,69 @@ std::string process_name(pid_t pid) {
     return name.empty() ? "gone" : name;
 }
 
-// User+system CPU time of the whole process (all threads, live and exited), in seconds.
-double process_cpu_seconds(pid_t pid) {
+// From /proc/PID/stat: the parent, user+system time of the process (all threads, live and
+// exited), and that of its children it has waited for, in seconds.
+struct proc_stat {
+    pid_t ppid = 0;
+    double own = 0;
+    double reaped_children = 0;
+    bool ok = false;
+};
+
+proc_stat read_proc_stat(pid_t pid) {
+    proc_stat p;
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto const paren = stat.rfind(')');
     if (paren == std::string::npos)
-        return 0;
+        return p;
     std::istringstream fields(stat.substr(paren + 2));
     std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; fields >> f; ++i) { // field 3 is the state; 14 utime, 15 stime
-        if (i == 14)
-            utime = std::stoull(f);
-        if (i == 15) {
-            stime = std::stoull(f);
-            break;
-        }
+    unsigned long long v[18] = {};
+    for (int i = 3; i <= 17 && fields >> f;
+         ++i) { // 3 state, 4 ppid, 14 utime, 15 stime, 16 cutime, 17 cstime
+        if (i >= 4)
+            v[i] = std::strtoull(f.c_str(), nullptr, 10);
     }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    double const tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    p.ppid = static_cast<pid_t>(v[4]);
+    p.own = static_cast<double>(v[14] + v[15]) / tick;
+    p.reaped_children = static_cast<double>(v[16] + v[17]) / tick;
+    p.ok = true;
+    return p;
+}
+
+double process_cpu_seconds(pid_t pid) {
+    return read_proc_stat(pid).own;
+}
+
+// Every live process, by parent: for the CPU of a process tree.
+std::multimap<pid_t, pid_t> children_by_parent() {
+    std::multimap<pid_t, pid_t> out;
+    std::error_code ec;
+    for (auto const& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        auto const name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        pid_t const pid = std::atoi(name.c_str());
+        auto const st = read_proc_stat(pid);
+        if (st.ok)
+            out.emplace(st.ppid, pid);
+    }
+    return out;
+}
+
+// CPU of PID, of the children it reaped, and (recursively) of its live descendants. A child
+// that exits between two samples moves from "live" to its parent's reaped total: counted once.
+double tree_cpu_seconds(pid_t pid, std::multimap<pid_t, pid_t> const& kids, int depth = 0) {
+    auto const st = read_proc_stat(pid);
+    double total = st.own + st.reaped_children;
+    if (depth < 16) {
+        auto const [from, to] = kids.equal_range(pid);
+        for (auto it = from; it != to; ++it)
+            total += tree_cpu_seconds(it->second, kids, depth + 1);
+    }
+    return total;
 }
 
 long process_rss_kib(pid_t pid) {
@@ -219,9 +287,9 @@ long process_rss_kib(pid_t pid) {
     return -1;
 }
 
-double self_cpu_seconds() {
+double rusage_seconds(int who) {
     rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
+    getrusage(who, &ru);
     return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -231,11 +299,26 @@ struct cpu_sample {
     double self = 0;
 };
 
+// The client's CPU: this process, its exec children (live and reaped) and --client-pid.
 cpu_sample sample_cpu(options const& o) {
     cpu_sample s;
-    for (auto pid : o.pids)
-        s.servers.push_back(process_cpu_seconds(pid));
-    s.self = self_cpu_seconds();
+    bool const need_tree = o.where.type == target::kind::exec || !o.client_pids.empty() ||
+                           std::find(o.trees.begin(), o.trees.end(), true) != o.trees.end();
+    std::multimap<pid_t, pid_t> kids;
+    if (need_tree)
+        kids = children_by_parent();
+    for (std::size_t i = 0; i < o.pids.size(); ++i)
+        s.servers.push_back(o.trees[i] ? tree_cpu_seconds(o.pids[i], kids)
+                                       : process_cpu_seconds(o.pids[i]));
+    s.self = rusage_seconds(RUSAGE_SELF);
+    if (o.where.type == target::kind::exec) {
+        s.self += rusage_seconds(RUSAGE_CHILDREN);
+        auto const [from, to] = kids.equal_range(getpid());
+        for (auto it = from; it != to; ++it)
+            s.self += tree_cpu_seconds(it->second, kids);
+    }
+    for (auto pid : o.client_pids)
+        s.self += tree_cpu_seconds(pid, kids);
     return s;
 }
 
@@ -246,13 +329,15 @@ void describe_cpu(options const& o, cpu_sample const& a, cpu_sample const& b, do
     for (std::size_t i = 0; i < o.pids.size(); ++i) {
         double const v = (b.servers[i] - a.servers[i]) * scale;
         std::snprintf(buf, sizeof buf, "%.1f", v);
-        human += process_name(o.pids[i]) + "[" + std::to_string(o.pids[i]) + "] " + buf + ", ";
+        human += process_name(o.pids[i]) + "[" + std::to_string(o.pids[i]) + "]" +
+                 (o.trees[i] ? "+descendants " : " ") + buf + ", ";
         if (i != 0)
             machine += ',';
         machine += buf;
     }
     std::snprintf(buf, sizeof buf, "%.1f", (b.self - a.self) * scale);
-    human += std::string("client ") + buf;
+    bool const helpers = o.where.type == target::kind::exec || !o.client_pids.empty();
+    human += std::string(helpers ? "client (with its ssh/helpers) " : "client ") + buf;
     if (machine.empty())
         machine = "-";
     machine += std::string(" client_cpu=") + buf;
@@ -300,7 +385,8 @@ int run_rps(options const& o, std::shared_ptr<SSL_CTX> tls) {
             ++errors["HTTP status " + std::to_string(c.parser.status())];
         else if (now >= warm_end && now < end) {
             ++counted;
-            auto const us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.request_started);
+            auto const us =
+                std::chrono::duration_cast<std::chrono::microseconds>(now - c.request_started);
             latency_us.push_back(static_cast<std::uint32_t>(us.count()));
         }
         if (!c.parser.keep_alive()) {
@@ -331,7 +417,8 @@ int run_rps(options const& o, std::shared_ptr<SSL_CTX> tls) {
     for (auto& c : eng.connections())
         eng.open(*c);
     auto const connect_deadline = bench_clock::now() + seconds_d(o.timeout + 1);
-    while (up + lost_at_start < o.connections && bench_clock::now() < connect_deadline && !stop_requested)
+    while (up + lost_at_start < o.connections && bench_clock::now() < connect_deadline &&
+           !stop_requested)
         eng.poll(20ms);
     if (up == 0) {
         std::cout << "rps: no connection could be established to " << o.where.describe() << "\n";
@@ -373,12 +460,14 @@ int run_rps(options const& o, std::shared_ptr<SSL_CTX> tls) {
         if (latency_us.empty())
             return 0;
         auto idx = static_cast<std::size_t>(p * static_cast<double>(latency_us.size() - 1));
-        std::nth_element(latency_us.begin(), latency_us.begin() + static_cast<long>(idx), latency_us.end());
+        std::nth_element(latency_us.begin(), latency_us.begin() + static_cast<long>(idx),
+                         latency_us.end());
         return latency_us[idx];
     };
     double const p50 = pct(0.50), p99 = pct(0.99), pmax = pct(1.0);
     std::string cpu_h, cpu_m;
-    describe_cpu(o, before, after, counted > 0 ? 1e6 / static_cast<double>(counted) : 0, cpu_h, cpu_m);
+    describe_cpu(o, before, after, counted > 0 ? 1e6 / static_cast<double>(counted) : 0, cpu_h,
+                 cpu_m);
     char line[512];
     std::snprintf(line, sizeof line,
                   "rps: %s %s %s, %u connection(s), %.1f s measured after %.1f s warm-up\n"
@@ -391,8 +480,8 @@ int run_rps(options const& o, std::shared_ptr<SSL_CTX> tls) {
     std::snprintf(line, sizeof line,
                   "RESULT mode=rps connections=%u seconds=%.3f requests=%llu rps=%.1f p50_us=%.0f "
                   "p99_us=%.0f max_us=%.0f errors=%llu reconnects=%llu",
-                  o.connections, secs, static_cast<unsigned long long>(counted), rps, p50, p99, pmax,
-                  static_cast<unsigned long long>(total(errors)),
+                  o.connections, secs, static_cast<unsigned long long>(counted), rps, p50, p99,
+                  pmax, static_cast<unsigned long long>(total(errors)),
                   static_cast<unsigned long long>(reconnects));
     std::cout << line << " cpu_us_per_req=" << cpu_m << " tls=" << eng.tls_description() << "\n";
     return counted > 0 ? 0 : 1;
@@ -404,8 +493,12 @@ int run_stream(options const& o, std::shared_ptr<SSL_CTX> tls) {
     std::map<std::string, std::uint64_t> errors;
     bool got = false, lost = false, up = false;
     engine::hooks hooks;
-    hooks.ready = [&](connection&) { up = true; };
-    hooks.response = [&](connection&) { got = true; };
+    hooks.ready = [&](connection&) {
+        up = true;
+    };
+    hooks.response = [&](connection&) {
+        got = true;
+    };
     hooks.failed = [&](connection&, std::string const& why) {
         ++errors[why];
         lost = true;
@@ -449,11 +542,11 @@ int run_stream(options const& o, std::shared_ptr<SSL_CTX> tls) {
         if (cut) {
             // Too slow to wait for: the rate over what arrived is still a fair measurement.
             auto const bytes = c.parser.body_bytes();
-            ++errors["transfer cut by --max-time after " + std::to_string(static_cast<int>(secs)) + " s, at " +
-                     std::to_string(bytes) + " bytes"];
+            ++errors["transfer cut by --max-time after " + std::to_string(static_cast<int>(secs)) +
+                     " s, at " + std::to_string(bytes) + " bytes"];
             double const mbps = static_cast<double>(bytes) / 1e6 / secs;
-            std::printf("stream: transfer %u: cut after %.3f s at %llu bytes = %.1f MB/s\n", r + 1, secs,
-                        static_cast<unsigned long long>(bytes), mbps);
+            std::printf("stream: transfer %u: cut after %.3f s at %llu bytes = %.1f MB/s\n", r + 1,
+                        secs, static_cast<unsigned long long>(bytes), mbps);
             rates.push_back(mbps);
             bytes_total += bytes;
             seconds_total += secs;
@@ -470,7 +563,8 @@ int run_stream(options const& o, std::shared_ptr<SSL_CTX> tls) {
             ++errors["HTTP status " + std::to_string(c.parser.status())];
             ok = false;
         } else if (o.expect_bytes && bytes != *o.expect_bytes) {
-            ++errors["body has " + std::to_string(bytes) + " bytes, expected " + std::to_string(*o.expect_bytes)];
+            ++errors["body has " + std::to_string(bytes) + " bytes, expected " +
+                     std::to_string(*o.expect_bytes)];
             ok = false;
         }
         double const mbps = static_cast<double>(bytes) / 1e6 / secs;
@@ -486,7 +580,8 @@ int run_stream(options const& o, std::shared_ptr<SSL_CTX> tls) {
     if (rates.empty() || !ok) {
         std::cout << "stream: " << o.where.describe() << " " << o.path << " failed\n";
         print_errors(errors);
-        std::cout << "RESULT mode=stream mbps=0 errors=" << std::max<std::uint64_t>(1, total(errors)) << "\n";
+        std::cout << "RESULT mode=stream mbps=0 errors="
+                  << std::max<std::uint64_t>(1, total(errors)) << "\n";
         return 1;
     }
     auto sorted = rates;
@@ -494,17 +589,19 @@ int run_stream(options const& o, std::shared_ptr<SSL_CTX> tls) {
     double const median = sorted[sorted.size() / 2];
     double const best = sorted.back();
     std::string cpu_h, cpu_m;
-    describe_cpu(o, before, after, bytes_total > 0 ? 1e9 / static_cast<double>(bytes_total) : 0, cpu_h, cpu_m);
+    describe_cpu(o, before, after, bytes_total > 0 ? 1e9 / static_cast<double>(bytes_total) : 0,
+                 cpu_h, cpu_m);
     std::printf("stream: %s %s: median %.1f MB/s, best %.1f MB/s over %zu transfer(s); tls: %s\n"
                 "  cpu seconds per GB: %s\n",
                 o.where.describe().c_str(), o.path.c_str(), median, best, rates.size(),
                 eng.tls_description().c_str(), cpu_h.c_str());
     print_errors(errors);
-    std::printf("RESULT mode=stream bytes=%llu seconds=%.3f mbps=%.1f best_mbps=%.1f transfers=%zu errors=%llu "
+    std::printf("RESULT mode=stream bytes=%llu seconds=%.3f mbps=%.1f best_mbps=%.1f transfers=%zu "
+                "errors=%llu "
                 "partial=%d cpu_s_per_gb=%s tls=%s\n",
-                static_cast<unsigned long long>(bytes_total), seconds_total, median, best, rates.size(),
-                static_cast<unsigned long long>(total(errors)), partial ? 1 : 0, cpu_m.c_str(),
-                eng.tls_description().c_str());
+                static_cast<unsigned long long>(bytes_total), seconds_total, median, best,
+                rates.size(), static_cast<unsigned long long>(total(errors)), partial ? 1 : 0,
+                cpu_m.c_str(), eng.tls_description().c_str());
     return partial ? 1 : 0;
 }
 
@@ -518,8 +615,8 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
         nofile.rlim_cur = std::min<rlim_t>(std::max(need, nofile.rlim_cur), nofile.rlim_max);
         setrlimit(RLIMIT_NOFILE, &nofile);
         if (nofile.rlim_cur < need)
-            std::cerr << "idle: RLIMIT_NOFILE hard limit " << nofile.rlim_max << " is below the " << need
-                      << " descriptors needed; expect failures\n";
+            std::cerr << "idle: RLIMIT_NOFILE hard limit " << nofile.rlim_max << " is below the "
+                      << need << " descriptors needed; expect failures\n";
     }
 
     std::vector<long> rss_before;
@@ -531,7 +628,9 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
     engine* e = nullptr;
     constexpr int holding = 1;
     engine::hooks hooks;
-    hooks.ready = [&](connection& c) { e->send(c); };
+    hooks.ready = [&](connection& c) {
+        e->send(c);
+    };
     hooks.response = [&](connection& c) {
         --in_flight;
         if (c.parser.status() != 200 || !c.parser.keep_alive()) {
@@ -573,16 +672,18 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
         eng.poll(10ms);
         if (bench_clock::now() >= next_progress) {
             next_progress += 2s;
-            std::cerr << "idle: " << established << " established, " << failed << " failed, " << in_flight
-                      << " in flight of " << o.connections << "\n";
+            std::cerr << "idle: " << established << " established, " << failed << " failed, "
+                      << in_flight << " in flight of " << o.connections << "\n";
         }
     }
     double const setup_secs = seconds_d(bench_clock::now() - start).count();
     std::string setup_cpu_h, setup_cpu_m;
-    describe_cpu(o, cpu_start, sample_cpu(o), established > 0 ? 1e3 / established : 0, setup_cpu_h, setup_cpu_m);
+    describe_cpu(o, cpu_start, sample_cpu(o), established > 0 ? 1e3 / established : 0, setup_cpu_h,
+                 setup_cpu_m);
 
     auto run_for = [&](double secs) {
-        auto const until = bench_clock::now() + std::chrono::duration_cast<bench_clock::duration>(seconds_d(secs));
+        auto const until =
+            bench_clock::now() + std::chrono::duration_cast<bench_clock::duration>(seconds_d(secs));
         while (bench_clock::now() < until && !stop_requested)
             eng.poll(100ms);
     };
@@ -594,8 +695,8 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
 
     std::printf("idle: %s: %u of %u connections established (handshake + %s %s) in %.1f s "
                 "(%.0f/s); %u failed; %u closed by the server since; tls: %s\n",
-                o.where.describe().c_str(), established, o.connections, o.method.c_str(), o.path.c_str(),
-                setup_secs, established / std::max(setup_secs, 1e-9), failed, lost,
+                o.where.describe().c_str(), established, o.connections, o.method.c_str(),
+                o.path.c_str(), setup_secs, established / std::max(setup_secs, 1e-9), failed, lost,
                 eng.tls_description().c_str());
     std::printf("  cpu ms per connection set up: %s\n", setup_cpu_h.c_str());
     print_errors(errors);
@@ -604,7 +705,8 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
     std::string before_m, after_m, per_m;
     char buf[64];
     for (std::size_t i = 0; i < o.pids.size(); ++i) {
-        double const per = alive > 0 ? static_cast<double>(rss_after[i] - rss_before[i]) / alive : 0;
+        double const per =
+            alive > 0 ? static_cast<double>(rss_after[i] - rss_before[i]) / alive : 0;
         std::printf("  %s[%d]: VmRSS %ld KiB -> %ld KiB: %.1f KiB per open connection\n",
                     process_name(o.pids[i]).c_str(), o.pids[i], rss_before[i], rss_after[i], per);
         std::snprintf(buf, sizeof buf, "%.1f", per);
@@ -621,14 +723,15 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
         before_m = after_m = per_m = "-";
     std::printf("RESULT mode=idle requested=%u established=%u alive=%u failed=%u setup_s=%.1f "
                 "rss_before_kib=%s rss_after_kib=%s rss_per_conn_kib=%s setup_cpu_ms=%s tls=%s\n",
-                o.connections, established, alive, failed, setup_secs, before_m.c_str(), after_m.c_str(),
-                per_m.c_str(), setup_cpu_m.c_str(), eng.tls_description().c_str());
+                o.connections, established, alive, failed, setup_secs, before_m.c_str(),
+                after_m.c_str(), per_m.c_str(), setup_cpu_m.c_str(), eng.tls_description().c_str());
     std::fflush(stdout);
     if (o.hold > 0) {
         unsigned const lost_before = lost;
         run_for(o.hold);
         if (lost != lost_before)
-            std::printf("idle: %u more connection(s) closed by the server while held\n", lost - lost_before);
+            std::printf("idle: %u more connection(s) closed by the server while held\n",
+                        lost - lost_before);
     }
     return established > 0 ? 0 : 1;
 }
@@ -639,7 +742,9 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
 int main(int argc, char** argv) {
     using namespace dockgate::bench;
     std::signal(SIGPIPE, SIG_IGN);
-    auto on_signal = [](int) { stop_requested = true; };
+    auto on_signal = [](int) {
+        stop_requested = true;
+    };
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::ios::sync_with_stdio(true);

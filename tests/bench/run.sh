@@ -8,8 +8,8 @@
 # --bench: a prebuilt load client (default: BUILD/bin/dockgate_bench, built incrementally);
 # --out: also write the report to FILE; --keep: keep the temp dir with all logs.
 #
-# Needs root (it starts a private dockerd). Installs what is missing with apt-get. Everything
-# listens on 127.0.0.1 or in a private temp dir; everything it starts, it stops.
+# Needs root (it starts a private dockerd and sshd). Installs what is missing with apt-get.
+# Everything listens on 127.0.0.1 or in a private temp dir; everything it starts, it stops.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,11 +35,11 @@ while (($#)); do
   shift
 done
 
-# Sizes and durations. The full run stays under ~5 minutes on a 2-core machine.
+# Sizes and durations. The full run stays under ~7 minutes on a 2-core machine.
 if ((QUICK)); then
-  WARMUP=0.5 DURATION=2 ROUNDS=1 STREAM_REPEAT=1 IDLE_N=2000
+  WARMUP=0.5 DURATION=2 ROUNDS=1 STREAM_REPEAT=1 STREAM_BUDGET=15 IDLE_N=2000
 else
-  WARMUP=1 DURATION=3 ROUNDS=2 STREAM_REPEAT=3 IDLE_N=10000
+  WARMUP=1 DURATION=3 ROUNDS=2 STREAM_REPEAT=3 STREAM_BUDGET=15 IDLE_N=10000
 fi
 STREAM_BYTES=$((1024 * 1024 * 1024))
 STREAM_PATH=/v1.41/images/get # ImageGetAll: a route the gateway lets through
@@ -57,15 +57,22 @@ die() { say "run.sh: $*"; exit 1; }
 (($(id -u) == 0)) || die "run as root: it starts a private dockerd"
 missing=()
 for pair in stunnel4:stunnel4 haproxy:haproxy nginx:nginx-light dockerd:docker.io openssl:openssl \
-  python3:python3-minimal curl:curl; do
+  python3:python3-minimal curl:curl docker:docker.io; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# The SSH rows use the system OpenSSH: the client at /usr/bin/ssh and a private sshd.
+[[ -x /usr/bin/ssh && -x /usr/bin/ssh-keygen ]] || missing+=(openssh-client)
+[[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
 if ((${#missing[@]})); then
   say "installing: ${missing[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
     die "apt-get install ${missing[*]} failed"
 fi
+# The system interpreter: a python3 found first on PATH may be a version manager's shim that
+# costs ~0.5 s per start, and the script starts it a few hundred times.
+PYTHON=/usr/bin/python3
+[[ -x "$PYTHON" ]] || PYTHON="$(command -v python3)"
 [[ -x "$DOCKGATE" ]] || die "$DOCKGATE not found: build first (cmake -S . -B build && cmake --build build)"
 if [[ "$BENCH" == "$BUILD/bin/dockgate_bench" ]]; then
   # Incremental: seconds when it is up to date. An older client may lack options used below.
@@ -94,6 +101,7 @@ TMP="$(mktemp -d /tmp/dgbench.XXXXXX)"
 LOGS="$TMP/logs"
 mkdir -p "$LOGS"
 PIDS=()
+MADE_RUN_SSHD=0
 cleanup() {
   local rc=$? pid i
   trap - EXIT INT TERM
@@ -106,6 +114,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  ((MADE_RUN_SSHD == 0)) || rmdir /run/sshd 2>/dev/null || true
   if ((KEEP)); then
     say "kept $TMP (logs in $LOGS)"
   else
@@ -146,7 +155,7 @@ stop() {
 USED_PORTS=" "
 free_port() {
   local p
-  p="$(python3 - "$USED_PORTS" <<'EOF'
+  p="$("$PYTHON" - "$USED_PORTS" <<'EOF'
 import random, socket, sys
 used = set(sys.argv[1].split())
 for _ in range(200):
@@ -395,10 +404,220 @@ wait_port "$P_DG_D" 10 dockgate-docker "$DG_D_PID"
 wait_port "$P_DG_N" 10 dockgate-blob "$DG_N_PID"
 
 # ---------------------------------------------------------------------------------------
+# SSH and the local unix socket (issue 4). Two more dockgate processes (one per upstream, as
+# for TLS) serve [listen.ssh] and [listen.unix]; a private system sshd relays to the same
+# sockets the way DOCKER_HOST=ssh:// normally works. A server that does not come up takes
+# its rows "down" (with the reason under the table); the rest of the run goes on.
+
+PROBLEMS=()
+declare -A DOWN=()
+# mark_down REASON TARGET...: those targets' cells say "down"; REASON is listed once.
+mark_down() {
+  local why="$1" t
+  shift
+  for t in "$@"; do DOWN[$t]=1; done
+  PROBLEMS+=("$why")
+}
+
+# The client's key, and an ssh_config that pins host keys (StrictHostKeyChecking yes, a
+# known_hosts of our own) and never asks anything (BatchMode).
+SSHC="$TMP/ssh"
+mkdir "$SSHC" && chmod 700 "$SSHC"
+ssh-keygen -q -t ed25519 -N '' -C bench@dgbench -f "$SSHC/id_ed25519" </dev/null >"$LOGS/ssh-keygen.log" 2>&1 ||
+  { cat "$LOGS/ssh-keygen.log" >&2; die "ssh-keygen failed"; }
+: >"$SSHC/known_hosts"
+cat >"$SSHC/config" <<EOF
+Host *
+  StrictHostKeyChecking yes
+  UserKnownHostsFile $SSHC/known_hosts
+  GlobalKnownHostsFile /dev/null
+  CheckHostIP no
+  UpdateHostKeys no
+  BatchMode yes
+  IdentitiesOnly yes
+  IdentityFile $SSHC/id_ed25519
+  ForwardAgent no
+  ForwardX11 no
+  ControlMaster no
+  ControlPath none
+  LogLevel ERROR
+EOF
+# pin_host_key PORT PRIVATE_KEY: known_hosts learns the key's public half for 127.0.0.1:PORT.
+pin_host_key() {
+  local pub
+  pub="$(ssh-keygen -y -f "$2" 2>>"$LOGS/ssh-keygen.log")" || return 1
+  echo "[127.0.0.1]:$1 $pub" >>"$SSHC/known_hosts"
+}
+# ssh_dial USER PORT: the command the docker CLI (28.x) runs for DOCKER_HOST=ssh://USER@127.0.0.1:PORT,
+# with our ssh_config.
+ssh_dial() {
+  echo "/usr/bin/ssh -F $SSHC/config -o ConnectTimeout=30 -T -l $1 -p $2 -- 127.0.0.1 docker system dial-stdio"
+}
+# ssh_probe NAME USER PORT: one "GET /_ping" (Connection: close) through ssh_dial with -v.
+# True when it was answered 200; SSH_ALGOS gets the negotiated kex and cipher.
+ssh_probe() {
+  local out="$LOGS/ssh-probe-$1.out" err="$LOGS/ssh-probe-$1.err" cmd
+  cmd="$(ssh_dial "$2" "$3")"
+  # shellcheck disable=SC2086 # the command is split into words on purpose
+  printf 'GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n' |
+    timeout -k 2 30 ${cmd/ -T / -T -v } >"$out" 2>"$err" || true
+  SSH_ALGOS="$(sed -n 's/.*kex: algorithm: \([^ ]*\).*/kex \1/p; s/.*kex: server->client cipher: \([^ ]*\).*/\1/p' "$err" |
+    head -n 2 | tac | paste -sd, - | sed 's/,/, /')"
+  head -n 1 "$out" | grep -q '^HTTP/1.1 200' && return 0
+  PROBE_ERR="$(grep -Ev '^(debug|OpenSSH_|Transferred:|Bytes per second:|Authenticated to)' "$err" | tail -n 3 |
+    tr '\n' ' ')$(head -c 200 "$out" | tr '\r\n' '  ')"
+  return 1
+}
+
+# dockgate with [listen.ssh] and [listen.unix] only, in front of one upstream socket.
+# dockgate_local_config NAME SSH_PORT UNIX_PATH UPSTREAM_SOCKET: writes $TMP/dockgate/NAME.toml
+dockgate_local_config() {
+  cat >"$TMP/dockgate/$1.toml" <<EOF
+[gateway]
+upstream = "unix://$4"
+audit_log = "$TMP/dockgate/$1-audit.jsonl"
+workers = $(nproc)
+[listen.ssh]
+address = "127.0.0.1:$2"
+host_key = "$1-ssh_host_ed25519_key"
+[listen.unix]
+path = "$3"
+mode = "0660"
+[limits]
+max_connections = 20000
+[users.bench]
+groups = ["bench"]
+ssh_keys = ["$(cat "$SSHC/id_ed25519.pub")"]
+[users.root]
+groups = ["bench"]
+[roles.bench]
+subjects = ["group:bench"]
+allow = ["*"]
+EOF
+  "$DOCKGATE" check-config "$TMP/dockgate/$1.toml" >"$LOGS/dockgate-$1-check.log" 2>&1
+}
+P_DG_SSH_D="$(free_port)" P_DG_SSH_N="$(free_port)"
+DG_UNIX_D="$TMP/dockgate/local-docker.sock" DG_UNIX_N="$TMP/dockgate/local-blob.sock"
+DG_L_D_PID="" DG_L_N_PID=""
+# start_dockgate_local NAME SSH_PORT UNIX_PATH UPSTREAM TARGETS...: the pid lands in LAST_PID
+# ("" when it did not come up, and TARGETS are down).
+start_dockgate_local() {
+  local name="$1" port="$2" sock="$3" up="$4" pid
+  shift 4
+  LAST_PID=""
+  if ! dockgate_local_config "$name" "$port" "$sock" "$up"; then
+    mark_down "dockgate rejects its bench config $TMP/dockgate/$name.toml: $(tr '\n' ' ' <"$LOGS/dockgate-$name-check.log")" "$@"
+    return
+  fi
+  start "dockgate-$name" "$DOCKGATE" --config "$TMP/dockgate/$name.toml"
+  pid=$LAST_PID
+  local deadline=$((SECONDS + 15))
+  until [[ -S "$sock" && -f "$TMP/dockgate/$name-ssh_host_ed25519_key" ]] && listening "$port" 1 "$pid" &&
+    curl -s -o /dev/null --max-time 2 --unix-socket "$sock" http://x/_ping; do
+    if ! kill -0 "$pid" 2>/dev/null || ((SECONDS >= deadline)); then
+      mark_down "dockgate-$name did not serve SSH on 127.0.0.1:$port and $sock within 15 s: $(tail -n 5 "$LOGS/dockgate-$name.log" | tr '\n' ' ')" "$@"
+      return
+    fi
+    sleep 0.2
+  done
+  if ! pin_host_key "$port" "$TMP/dockgate/$name-ssh_host_ed25519_key"; then
+    mark_down "cannot read dockgate-$name's host key: $(tail -n 2 "$LOGS/ssh-keygen.log" | tr '\n' ' ')" "$@"
+    return
+  fi
+  LAST_PID=$pid
+}
+start_dockgate_local local-docker "$P_DG_SSH_D" "$DG_UNIX_D" "$DSOCK" dockgate-unix dockgate-ssh
+DG_L_D_PID=$LAST_PID
+start_dockgate_local local-blob "$P_DG_SSH_N" "$DG_UNIX_N" "$NSOCK" dockgate-unix dockgate-ssh
+DG_L_N_PID=$LAST_PID
+
+# The system sshd: its own host key, root by key only, our authorized_keys. One port per
+# upstream; the session environment picks the socket the remote `docker system dial-stdio`
+# talks to (what a remote user's DOCKER_HOST or docker context does). SHLVL=1 keeps bash from
+# sourcing root's ~/.bashrc for sshd sessions (on some machines that runs pyenv, ~1 s per
+# session); it changes nothing once a session is up.
+SSHD_DIR="$TMP/sshd"
+mkdir -p "$SSHD_DIR/docker-config"
+P_SSHD_D="$(free_port)" P_SSHD_N="$(free_port)"
+SSHD_PID="" FWD_PID=""
+P_FWD_D="$(free_port)" P_FWD_N="$(free_port)"
+ssh-keygen -q -t ed25519 -N '' -C sshd@dgbench -f "$SSHD_DIR/ssh_host_ed25519_key" </dev/null >>"$LOGS/ssh-keygen.log" 2>&1 ||
+  { cat "$LOGS/ssh-keygen.log" >&2; die "ssh-keygen failed"; }
+cp "$SSHC/id_ed25519.pub" "$SSHD_DIR/authorized_keys"
+cat >"$SSHD_DIR/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+HostKey $SSHD_DIR/ssh_host_ed25519_key
+PidFile $SSHD_DIR/sshd.pid
+AuthorizedKeysFile $SSHD_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxStartups 100
+MaxSessions 100
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowAgentForwarding no
+AllowTcpForwarding local
+AllowStreamLocalForwarding local
+Match LocalPort $P_SSHD_D
+  SetEnv SHLVL=1 DOCKER_CONFIG=$SSHD_DIR/docker-config DOCKER_HOST=unix://$DSOCK
+Match LocalPort $P_SSHD_N
+  SetEnv SHLVL=1 DOCKER_CONFIG=$SSHD_DIR/docker-config DOCKER_HOST=unix://$NSOCK
+EOF
+SSHD_VERSION="$(dpkg-query -W -f '${Version}' openssh-server 2>/dev/null | sed 's/^[0-9]*://; s/-.*//')"
+if [[ ! -d /run/sshd ]]; then # sshd's privilege separation directory
+  mkdir -m 0755 /run/sshd && MADE_RUN_SSHD=1
+fi
+if ! /usr/sbin/sshd -t -f "$SSHD_DIR/sshd_config" >"$LOGS/sshd-check.log" 2>&1; then
+  mark_down "sshd rejects $SSHD_DIR/sshd_config: $(tr '\n' ' ' <"$LOGS/sshd-check.log")" sshd sshd-fwd
+else
+  start sshd /usr/sbin/sshd -D -e -f "$SSHD_DIR/sshd_config" -p "$P_SSHD_D" -p "$P_SSHD_N"
+  SSHD_PID=$LAST_PID
+  if ! listening "$P_SSHD_D" 10 "$SSHD_PID" || ! listening "$P_SSHD_N" 5 "$SSHD_PID"; then
+    mark_down "sshd did not listen on 127.0.0.1:$P_SSHD_D/$P_SSHD_N: $(tail -n 5 "$LOGS/sshd.log" | tr '\n' ' ')" sshd sshd-fwd
+  elif ! pin_host_key "$P_SSHD_D" "$SSHD_DIR/ssh_host_ed25519_key" ||
+    ! pin_host_key "$P_SSHD_N" "$SSHD_DIR/ssh_host_ed25519_key"; then
+    mark_down "cannot read sshd's host key: $(tail -n 2 "$LOGS/ssh-keygen.log" | tr '\n' ' ')" sshd sshd-fwd
+  fi
+fi
+
+# Each path answers one /_ping before anything is timed; a refusal is a failure, not a skip.
+declare -A ALGOS=()
+SSHD_DOCKER=""
+if [[ -z "${DOWN[sshd]:-}" ]]; then
+  if ssh_probe sshd root "$P_SSHD_D"; then
+    ALGOS[sshd]="$SSH_ALGOS"
+    # Which docker CLI the sshd session runs (the first on sshd's default PATH).
+    SSHD_DOCKER="$(timeout 20 /usr/bin/ssh -F "$SSHC/config" -T -l root -p "$P_SSHD_D" 127.0.0.1 \
+      'command -v docker; docker --version' 2>>"$LOGS/ssh-probe-sshd.err" | paste -sd' ' - | sed 's/, build.*//')"
+  else
+    mark_down "ssh root@127.0.0.1:$P_SSHD_D docker system dial-stdio (system sshd) failed: $PROBE_ERR(log: $LOGS/ssh-probe-sshd.err)" sshd
+  fi
+  # ssh -L: one forwarder process (one SSH connection) with a local TCP port per socket.
+  start ssh-forward /usr/bin/ssh -F "$SSHC/config" -N -T -o ExitOnForwardFailure=yes \
+    -L "127.0.0.1:$P_FWD_D:$DSOCK" -L "127.0.0.1:$P_FWD_N:$NSOCK" -l root -p "$P_SSHD_D" 127.0.0.1
+  FWD_PID=$LAST_PID
+  if ! listening "$P_FWD_D" 15 "$FWD_PID" || ! listening "$P_FWD_N" 5 "$FWD_PID" ||
+    ! curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$P_FWD_D/_ping"; then
+    mark_down "ssh -L 127.0.0.1:$P_FWD_D:$DSOCK (system sshd) did not forward: $(tail -n 3 "$LOGS/ssh-forward.log" | tr '\n' ' ')" sshd-fwd
+  fi
+fi
+if [[ -z "${DOWN[dockgate-ssh]:-}" ]]; then
+  if ssh_probe dockgate bench "$P_DG_SSH_D"; then
+    ALGOS[dockgate-ssh]="$SSH_ALGOS"
+  else
+    mark_down "ssh bench@127.0.0.1:$P_DG_SSH_D docker system dial-stdio (dockgate) failed: $PROBE_ERR(log: $LOGS/ssh-probe-dockgate.err)" dockgate-ssh
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------
 # Measurements. Results go to the associative arrays below, keyed "test,target".
 
 declare -A VAL EXTRA CPU STATUS MARKS
-PROBLEMS=()
 BUSY_NOTE=""
 CUT_NOTE=""
 
@@ -415,9 +634,13 @@ busy_mark() {
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
 # alive PID NAME: false (and a problem noted) when a server died.
+declare -A DEAD_NOTED=()
 alive() {
   kill -0 "$1" 2>/dev/null && return 0
-  PROBLEMS+=("$2 (pid $1) is no longer running; last log lines: $(tail -n 5 "$LOGS/$2.log" | tr '\n' ' ')")
+  if [[ -z "${DEAD_NOTED[$1]:-}" ]]; then
+    DEAD_NOTED[$1]=1
+    PROBLEMS+=("$2 (pid $1) is no longer running; last log lines: $(tail -n 5 "$LOGS/$2.log" | tr '\n' ' ')")
+  fi
   return 1
 }
 
@@ -430,41 +653,91 @@ bench() {
   say "  $label"
   busy_mark
   before="$BUSY"
-  timeout -k 5 "$limit" "$BENCH" "$@" >"$out" 2>&1 || true
+  local rc=0
+  timeout -k 5 "$limit" "$BENCH" "$@" >"$out" 2>&1 || rc=$?
   busy_mark
   MARK="${before:-$BUSY}"
   RESULT="$(grep '^RESULT' "$out" | tail -n 1 || true)"
-  local errors
+  local errors killed=""
   errors="$(field "$RESULT" errors)"
-  if [[ -z "$RESULT" ]] || [[ -n "$errors" && "$errors" != 0 ]] || [[ "$RESULT" == *" failed="[1-9]* ]]; then
-    PROBLEMS+=("$label: $(grep -E '^(  error|  closed by|rps:|stream:|idle:|dockgate_bench)' "$out" | head -n 8 | tr '\n' ' ')(full output: $out)")
+  ((rc != 124 && rc != 137)) || killed="killed after $limit s; "
+  if [[ -z "$RESULT" ]] || [[ -n "$errors" && "$errors" != 0 ]] || [[ "$RESULT" == *" failed="[1-9]* ]] || [[ -n "$killed" ]]; then
+    # The client's own lines, and what an exec target's ssh said on stderr.
+    PROBLEMS+=("$label: $killed$(grep -E '^(  error|  closed by|rps:|stream:|idle:|dockgate_bench)|ssh|kex_|Permission denied|Host key|Connection (closed|reset|refused)|Received disconnect|[Cc]hannel' "$out" |
+      head -n 8 | tr '\n' ' ')(full output: $out)")
+  fi
+  # An exec target's processes that were slow to exit, or stuck, after the client closed them.
+  if grep -q '^exec: ' "$out"; then
+    PROBLEMS+=("$label: $(grep '^exec: ' "$out" | tr '\n' ' ')(full output: $out)")
   fi
 }
 
 TARGETS=(direct dockerd-tls stunnel haproxy dockgate)
+# The rows of the second table (issue 4); "direct" is their baseline too.
+LOCAL_TARGETS=(dockgate-unix sshd sshd-fwd dockgate-ssh)
+ALL_TARGETS=("${TARGETS[@]}" "${LOCAL_TARGETS[@]}")
 declare -A NAME=(
   [direct]="backend's own unix socket, no TLS (dockerd / nginx)"
   [dockerd-tls]="dockerd \`--tlsverify\` TCP endpoint"
   [stunnel]="stunnel4 $(stunnel4 -version 2>&1 | sed -n 's/^stunnel \([0-9.]*\).*/\1/p' | head -n 1) (TLS → unix socket)"
   [haproxy]="HAProxy $(haproxy -v | sed -n 's/^HAProxy version \([0-9.]*\).*/\1/p') (TLS, mode http)"
   [dockgate]="**dockgate** $("$DOCKGATE" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1)"
+  [dockgate-unix]="**dockgate** \`[listen.unix]\` socket (peer uid → user root)"
+  [sshd]="OpenSSH sshd ${SSHD_VERSION:-?} → \`docker system dial-stdio\` (the usual ssh://)"
+  [sshd-fwd]="OpenSSH sshd ${SSHD_VERSION:-?}, \`ssh -L\` port → the socket"
+  [dockgate-ssh]="**dockgate** \`[listen.ssh]\` (its own \`docker system dial-stdio\` exec)"
 )
+# What each row's ratio is taken against in the second table (none: it is a baseline).
+declare -A BASE=([dockgate-unix]=direct [sshd-fwd]=sshd [dockgate-ssh]=sshd)
+declare -A BASE_LABEL=([direct]="the backend's socket" [sshd]="sshd + dial-stdio")
 declare -A PING_ARGS=(
   [direct]="--unix $DSOCK"
   [dockerd-tls]="--tls 127.0.0.1:$P_DOCKERD_TLS ${CLIENT_TLS[*]}"
   [stunnel]="--tls 127.0.0.1:$P_ST_D ${CLIENT_TLS[*]}"
   [haproxy]="--tls 127.0.0.1:$P_HA_D ${CLIENT_TLS[*]}"
   [dockgate]="--tls 127.0.0.1:$P_DG_D ${CLIENT_TLS[*]}"
+  [dockgate-unix]="--unix $DG_UNIX_D"
+  [sshd]=""
+  [sshd-fwd]="--tcp 127.0.0.1:$P_FWD_D"
+  [dockgate-ssh]=""
 )
+# Exec targets: one `ssh ... docker system dial-stdio` per connection, as the docker CLI does.
+declare -A PING_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_D")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_D")")
+# --pid-tree: sshd forks per connection (and runs `docker system dial-stdio` under it).
 declare -A PING_PIDS=(
   [direct]="--pid $DOCKERD_PID"
   [dockerd-tls]="--pid $DOCKERD_PID"
   [stunnel]="--pid $STUNNEL_PID --pid $DOCKERD_PID"
   [haproxy]="--pid $HAPROXY_PID --pid $DOCKERD_PID"
   [dockgate]="--pid $DG_D_PID --pid $DOCKERD_PID"
+  [dockgate-unix]="--pid ${DG_L_D_PID:-0} --pid $DOCKERD_PID"
+  [sshd]="--pid-tree ${SSHD_PID:-0} --pid $DOCKERD_PID"
+  [sshd-fwd]="--pid-tree ${SSHD_PID:-0} --pid $DOCKERD_PID --client-pid ${FWD_PID:-0}"
+  [dockgate-ssh]="--pid ${DG_L_D_PID:-0} --pid $DOCKERD_PID"
 )
-declare -A SERVER_PID=([stunnel]=$STUNNEL_PID [haproxy]=$HAPROXY_PID [dockgate]=$DG_D_PID)
-declare -A SERVER_LOG=([stunnel]=stunnel [haproxy]=haproxy [dockgate]=dockgate-docker)
+# The processes a row needs, as "PID:LOGNAME ...": a dead one makes the row "down".
+declare -A WATCH=(
+  [stunnel]="$STUNNEL_PID:stunnel" [haproxy]="$HAPROXY_PID:haproxy" [dockgate]="$DG_D_PID:dockgate-docker"
+  [dockgate-unix]="${DG_L_D_PID:-0}:dockgate-local-docker" [dockgate-ssh]="${DG_L_D_PID:-0}:dockgate-local-docker"
+  [sshd]="${SSHD_PID:-0}:sshd" [sshd-fwd]="${SSHD_PID:-0}:sshd ${FWD_PID:-0}:ssh-forward"
+)
+# target_up TARGET KEY: false (and STATUS[KEY] = down) when the row cannot be measured.
+target_up() {
+  local w
+  if [[ -n "${DOWN[$1]:-}" ]]; then
+    STATUS[$2]="down"
+    return 1
+  fi
+  for w in ${WATCH[$1]:-}; do
+    if ! alive "${w%%:*}" "${w#*:}"; then
+      STATUS[$2]="down"
+      return 1
+    fi
+  done
+}
+# An SSH session is set up per connection (16 at once for the 16-connection cells): allow
+# what the docker CLI allows (ConnectTimeout=30), and more time for the cell.
+client_timeout() { if [[ -n "${PING_EXEC[$1]:-}" ]]; then echo 30; else echo 10; fi; }
 
 # cpu_cells RESULT KEY: "proxy / dockerd / client" CPU columns from a RESULT line, whose
 # per-pid list (KEY) names the proxy first when there is one.
@@ -482,22 +755,23 @@ cpu_cells() {
 say "keep-alive GET /_ping: ${ROUNDS} round(s) of ${WARMUP} s warm-up + ${DURATION} s per target"
 for round in $(seq 1 "$ROUNDS"); do
   for conns in 1 "$MANY"; do
-    for t in "${TARGETS[@]}"; do
+    for t in "${ALL_TARGETS[@]}"; do
       key="ping$conns,$t"
-      if [[ -n "${SERVER_PID[$t]:-}" ]] && ! alive "${SERVER_PID[$t]}" "${SERVER_LOG[$t]}"; then
-        STATUS[$key]="down"
-        continue
-      fi
-      # shellcheck disable=SC2086 # word splitting of the argument strings is intended
-      bench "ping$conns-$t-r$round" $((30 + ${DURATION%.*} * 3)) rps ${PING_ARGS[$t]} ${PING_PIDS[$t]} \
-        -c "$conns" -d "$DURATION" --warmup "$WARMUP"
+      target_up "$t" "$key" || continue
+      args=()
+      read -ra args <<<"${PING_ARGS[$t]} ${PING_PIDS[$t]}"
+      [[ -z "${PING_EXEC[$t]:-}" ]] || args+=(--exec "${PING_EXEC[$t]}")
+      limit=$((30 + ${DURATION%.*} * 3))
+      [[ -z "${PING_EXEC[$t]:-}" ]] || limit=$((limit + 30))
+      bench "ping$conns-$t-r$round" "$limit" rps "${args[@]}" \
+        -c "$conns" -d "$DURATION" --warmup "$WARMUP" --timeout "$(client_timeout "$t")"
       rps="$(field "$RESULT" rps)"
       if [[ -z "$rps" || "$rps" == 0 || "$rps" == 0.0 ]]; then
         [[ "${STATUS[$key]:-}" == ok ]] || STATUS[$key]=FAIL
         continue
       fi
       # Best of the rounds: the least disturbed run on a shared machine.
-      if [[ "${STATUS[$key]:-}" != ok ]] || python3 -c "import sys; sys.exit(0 if $rps > ${VAL[$key]} else 1)"; then
+      if [[ "${STATUS[$key]:-}" != ok ]] || "$PYTHON" -c "import sys; sys.exit(0 if $rps > ${VAL[$key]} else 1)"; then
         VAL[$key]="$rps"
         EXTRA[$key]="$(field "$RESULT" p50_us) / $(field "$RESULT" p99_us)"
         CPU[$key]="$(cpu_cells "$RESULT" cpu_us_per_req)"
@@ -509,24 +783,30 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 say "1 GiB stream (GET $STREAM_PATH from nginx on a unix socket), $STREAM_REPEAT transfer(s) each"
-STREAM_TARGETS=(direct stunnel haproxy dockgate)
+STREAM_TARGETS=(direct stunnel haproxy dockgate "${LOCAL_TARGETS[@]}")
+# nginx runs its worker as a child of the master: --pid-tree counts the worker.
 declare -A STREAM_ARGS=(
-  [direct]="--unix $NSOCK --pid $NGINX_PID"
+  [direct]="--unix $NSOCK --pid-tree $NGINX_PID"
   [stunnel]="--tls 127.0.0.1:$P_ST_N ${CLIENT_TLS[*]} --pid $STUNNEL_PID"
   [haproxy]="--tls 127.0.0.1:$P_HA_N ${CLIENT_TLS[*]} --pid $HAPROXY_PID"
   [dockgate]="--tls 127.0.0.1:$P_DG_N ${CLIENT_TLS[*]} --pid $DG_N_PID"
+  [dockgate-unix]="--unix $DG_UNIX_N --pid ${DG_L_N_PID:-0}"
+  [sshd]="--pid-tree ${SSHD_PID:-0}"
+  [sshd-fwd]="--tcp 127.0.0.1:$P_FWD_N --pid-tree ${SSHD_PID:-0} --client-pid ${FWD_PID:-0}"
+  [dockgate-ssh]="--pid ${DG_L_N_PID:-0}"
 )
-SERVER_PID[dockgate]=$DG_N_PID
-SERVER_LOG[dockgate]=dockgate-blob
+declare -A STREAM_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_N")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_N")")
+WATCH[dockgate]="$DG_N_PID:dockgate-blob"
+WATCH[dockgate-unix]="${DG_L_N_PID:-0}:dockgate-local-blob"
+WATCH[dockgate-ssh]="${DG_L_N_PID:-0}:dockgate-local-blob"
 for t in "${STREAM_TARGETS[@]}"; do
   key="stream,$t"
-  if [[ -n "${SERVER_PID[$t]:-}" ]] && ! alive "${SERVER_PID[$t]}" "${SERVER_LOG[$t]}"; then
-    STATUS[$key]="down"
-    continue
-  fi
-  # shellcheck disable=SC2086
-  bench "stream-$t" 150 stream ${STREAM_ARGS[$t]} --path "$STREAM_PATH" \
-    --expect-bytes "$STREAM_BYTES" --repeat "$STREAM_REPEAT" --budget 15 --max-time 20 --timeout 20
+  target_up "$t" "$key" || continue
+  args=()
+  read -ra args <<<"${STREAM_ARGS[$t]}"
+  [[ -z "${STREAM_EXEC[$t]:-}" ]] || args+=(--exec "${STREAM_EXEC[$t]}")
+  bench "stream-$t" 150 stream "${args[@]}" --path "$STREAM_PATH" \
+    --expect-bytes "$STREAM_BYTES" --repeat "$STREAM_REPEAT" --budget "$STREAM_BUDGET" --max-time 20 --timeout 20
   v="$(field "$RESULT" mbps)"
   if [[ -n "$v" && "$v" != 0 ]]; then
     VAL[$key]="$v"
@@ -590,7 +870,7 @@ done
 # ---------------------------------------------------------------------------------------
 # The report
 
-py() { python3 -c "$1"; }
+py() { "$PYTHON" -c "$1"; }
 ratio() { # VALUE BASE -> "1.23×", or — when either is missing
   [[ -n "$1" && -n "$2" && "$2" != 0 ]] || { echo "—"; return; }
   py "print(f'{$1 / $2:.2f}×')"
@@ -622,7 +902,7 @@ CMD="tests/bench/run.sh"
   echo
   echo "- machine: \`nproc\` = $(nproc), ${CPU_MODEL:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
   echo "- software: dockerd $(dockerd --version | sed -n 's/^Docker version \([^,]*\),.*/\1/p'), $(openssl version | cut -d' ' -f1-2), nginx $(nginx -v 2>&1 | sed 's|.*/||'); dockgate at $REV"
-  echo "- command: \`$CMD\` ($(date -u +%Y-%m-%dT%H:%MZ)). /_ping: ${WARMUP} s warm-up + ${DURATION} s per cell, best of $ROUNDS round(s). Stream: median of up to $STREAM_REPEAT × 1 GiB (no new transfer after 15 s). Idle: $IDLE_N connections."
+  echo "- command: \`$CMD\` ($(date -u +%Y-%m-%dT%H:%MZ), $((SECONDS / 60)) min $((SECONDS % 60)) s). /_ping: ${WARMUP} s warm-up + ${DURATION} s per cell, best of $ROUNDS round(s). Stream: median of up to $STREAM_REPEAT × 1 GiB (no new transfer after $STREAM_BUDGET s). Idle: $IDLE_N connections."
   echo "- everything on 127.0.0.1: the load client, the proxy and the backend share the same $(nproc) cores"
   echo
   echo "| target | /_ping 1 conn (req/s) | ×dockerd TLS | p50 / p99 (µs) | /_ping $MANY conns (req/s) | ×dockerd TLS | p50 / p99 (µs) | 1 GiB stream (MB/s) | ×stunnel | idle RSS/conn (KiB) | ×HAProxy |"
@@ -637,6 +917,29 @@ CMD="tests/bench/run.sh"
     row+="| $(cell "idle,$t") | $(ratio "$(okval "idle,$t")" "$(okval idle,haproxy)") |"
     echo "$row"
   done
+  echo
+  echo "SSH and local unix-socket transports (issue 4). \`×base\` is the ratio to the row named in the last column: the backend's own socket for dockgate's unix socket, the system sshd's \`docker system dial-stdio\` (what \`DOCKER_HOST=ssh://\` normally does) for the SSH rows."
+  echo
+  echo "| target | /_ping 1 conn (req/s) | ×base | p50 / p99 (µs) | /_ping $MANY conns (req/s) | ×base | p50 / p99 (µs) | 1 GiB stream (MB/s) | ×base | base |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  for t in direct "${LOCAL_TARGETS[@]}"; do
+    b="${BASE[$t]:-}"
+    row="| ${NAME[$t]} "
+    for key in "ping1,$t" "ping$MANY,$t" "stream,$t"; do
+      if [[ -n "$b" ]]; then
+        r="$(ratio "$(okval "$key")" "$(okval "${key%%,*},$b")")"
+      else
+        r="base"
+      fi
+      row+="| $(cell "$key") | $r "
+      [[ $key == stream,* ]] || row+="| ${EXTRA[$key]:-—} "
+    done
+    if [[ -n "$b" ]]; then row+="| ${BASE_LABEL[$b]} |"; else row+="| (baseline) |"; fi
+    echo "$row"
+  done
+  echo
+  echo "- every SSH connection is one \`$(ssh_dial USER PORT | sed "s|$SSHC/config|CONFIG|")\` process of the load client (the command the docker CLI $(docker --version 2>/dev/null | sed -n 's/^Docker version \([^,]*\),.*/\1/p') runs), HTTP/1.1 over its stdin/stdout; a connection counts as up once a first \`/_ping\` came back. \`ssh -L\` is one forwarding ssh process (one SSH connection) for all connections of a cell."
+  echo "- $(ssh -V 2>&1 | cut -d, -f1) client, ed25519 keys, host keys pinned (\`StrictHostKeyChecking yes\`). Negotiated: system sshd ${ALGOS[sshd]:-—}; dockgate ${ALGOS[dockgate-ssh]:-—}. The sshd session's docker CLI: ${SSHD_DOCKER:-—}."
   echo
   echo "Targets from issue 2:"
   echo
@@ -659,9 +962,11 @@ CMD="tests/bench/run.sh"
   echo
   echo "| target | µs CPU per /_ping ($MANY conns): proxy | dockerd | client | stream MB/s | CPU s per GiB streamed: proxy or nginx | client | idle connections |"
   echo "| --- | ---: | ---: | ---: | --- | ---: | ---: | --- |"
-  for t in "${TARGETS[@]}"; do
+  for t in "${ALL_TARGETS[@]}"; do
     echo "| ${NAME[$t]} | ${CPU[ping$MANY,$t]:-— | — | —} | ${EXTRA[stream,$t]:-—} | ${CPU[stream,$t]:-— | —} | ${EXTRA[idle,$t]:-—} |"
   done
+  echo
+  echo "For the sshd rows \"proxy\" is sshd with every process under it (the per-connection sshd processes, and \`docker system dial-stdio\` for the dial-stdio row). For the SSH rows \"client\" includes the load client's ssh processes (or the \`ssh -L\` forwarder): the client side of SSH is part of the cost of the transport."
   if [[ -n "$IDLE_NOTE$BUSY_NOTE$CUT_NOTE" ]]; then
     echo
     [[ -z "$IDLE_NOTE" ]] || echo "Note: $IDLE_NOTE."
