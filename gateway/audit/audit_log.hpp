@@ -37,7 +37,7 @@ struct audit_record {
 std::string format_record(audit_record const& r);
 
 /// Thread-safe sink; `target` is a file path (appended to, created 0640) or "-" for stdout.
-/// Lines are flushed at least once a second and on destruction.
+/// Each line is written (one write) as it is logged.
 class audit_log {
 public:
     explicit audit_log(std::string const& target);

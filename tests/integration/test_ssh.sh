@@ -159,5 +159,7 @@ ok "ssh: removing the key closes its open session"
 assert_failure "ssh: the removed key can no longer log in" -- sshd_docker alice_ssh ps
 assert_success "ssh: other users are unaffected" -- \
   as_user env DOCKER_HOST="ssh://carol@carolhost:$SSH_PORT" DOCKER_CONFIG="$THOME/.docker" timeout 60 docker ps
-assert_eq "True" "$(audit_query 'any(r["transport"] == "ssh" and r["user"] == "alice_ssh" and r["credential"].startswith("SHA256:") for r in recs)')" \
-  "audit: ssh requests carry the transport, user and key fingerprint"
+# The audit file is appended in buffered writes: poll until the line is whole.
+wait_for_audit 'any(r["transport"] == "ssh" and r["user"] == "alice_ssh" and r["credential"].startswith("SHA256:") for r in recs)' 10 ||
+  fail "audit: ssh requests carry the transport, user and key fingerprint: not found in $GW_AUDIT"
+ok "audit: ssh requests carry the transport, user and key fingerprint"
