@@ -6,6 +6,7 @@
 #include "common/engine_api/route_table.hpp"
 #include "gateway/http/canonical_target.hpp"
 #include "gateway/inspect/inspect.hpp"
+#include "gateway/inspect/ownership.hpp"
 
 namespace dockgate {
 
@@ -27,6 +28,25 @@ char const* requirement_name(inspect::requirement_kind k) {
         return "the image must come from a trusted registry";
     }
     return "?";
+}
+
+std::string ownership_effect(inspect::ownership_action a, std::string const& user) {
+    using action = inspect::ownership_action;
+    switch (a) {
+    case action::target:
+    case action::connect_body:
+    case action::commit_container:
+        return "the object named must carry dockgate.owner=" + user +
+               " by the daemon's inspect (else 404); it is forwarded by its full id";
+    case action::filter_query:
+        return "filters gain label=dockgate.owner=" + user;
+    case action::data_usage:
+        return "the reply lists only " + user + "'s containers and volumes";
+    case action::refuse:
+    case action::none:
+        break;
+    }
+    return {};
 }
 
 } // namespace
@@ -75,6 +95,19 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
         auto const& c = r->constraints;
         return c.containers || c.volumes || c.images || c.build || c.ownership;
     });
+    bool const owned_only =
+        !candidates.empty() && std::all_of(candidates.begin(), candidates.end(),
+                                           [](auto const* r) { return r->constraints.ownership; });
+    auto const step = inspect::ownership_step_for(route->operation, route->path_template);
+    if (owned_only && step.action != inspect::ownership_action::none) {
+        if (step.action == inspect::ownership_action::refuse) {
+            auto const& role = candidates.front()->name;
+            out << "decision: deny (403)\nrole: " << role << "\nrule: roles." << role
+                << ".ownership\nmessage: " << step.why << '\n';
+            return 3;
+        }
+        out << "ownership: " << ownership_effect(step.action, who.user) << '\n';
+    }
     if (handling == inspect::body_handling::none || !constrained) {
         out << "decision: " << decision.name() << "\nrole: " << decision.role
             << "\nrule: " << decision.rule << "\nbody: forwarded as received\n";
@@ -111,6 +144,8 @@ int explain(server::snapshot const& snap, explain_request const& req, std::ostre
                     << '\n';
             else
                 out << "body: streamed as received (only the query is judged)\n";
+            if (result.forward_query)
+                out << "forwarded query: " << *result.forward_query << '\n';
             return 0;
         }
         if (!refusal)

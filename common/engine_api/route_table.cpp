@@ -127,12 +127,17 @@ constexpr alias cli_aliases[] = {
 
 } // namespace
 
+std::span<const route_spec> route_table::routes() const {
+    return specs_;
+}
+
 const route_table& route_table::engine_api() {
     static const route_table table{engine_routes};
     return table;
 }
 
-route_table::route_table(std::span<const route_spec> specs) {
+route_table::route_table(std::span<const route_spec> specs)
+    : specs_(specs) {
     for (const auto& spec : specs) {
         compiled_route route{spec, {}, 0, no_multi};
         for_each_segment(spec.path_template, [&](std::string_view segment) {

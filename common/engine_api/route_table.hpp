@@ -46,6 +46,7 @@ public:
                                      std::span<const std::string> segments) const;
 
     bool is_operation(std::string_view id) const;            // exact operationId exists
+    std::span<const route_spec> routes() const;              // every route, as listed
     const std::vector<std::string_view>& operations() const; // sorted, unique
     bool glob_matches_any(std::string_view glob) const;      // for config validation
     // The closest operation for a "did you mean" hint, or empty if nothing is close.
@@ -74,6 +75,7 @@ private:
     static bool matches(const compiled_route& route, std::span<const std::string> segments);
     static route_match bind(const compiled_route& route, std::span<const std::string> segments);
 
+    std::span<const route_spec> specs_;
     std::vector<bucket> buckets_; // sorted by first_segment
     std::vector<std::string_view> operations_;
 };

@@ -208,6 +208,31 @@ std::string canonical_target::target() const {
     return query.empty() ? path : path + '?' + query;
 }
 
+std::string encode_path_segment(std::string_view segment) {
+    std::string out;
+    append_encoded(out, segment);
+    return out;
+}
+
+void canonical_target::replace_segment(std::size_t index, std::string value) {
+    segments.at(index) = std::move(value);
+    rebuild_path();
+}
+
+void canonical_target::rebuild_path() {
+    path.clear();
+    if (!api_version.empty()) {
+        path.append("/v").append(api_version);
+    }
+    for (const auto& segment : segments) {
+        path.push_back('/');
+        append_encoded(path, segment);
+    }
+    if (path.empty()) {
+        path.push_back('/');
+    }
+}
+
 std::variant<canonical_target, target_error> canonicalize_target(std::string_view raw) {
     if (raw.size() > max_target_length) {
         return fail("request target longer than " + std::to_string(max_target_length) + " bytes");
@@ -256,7 +281,6 @@ std::variant<canonical_target, target_error> canonicalize_target(std::string_vie
         }
     }
 
-    result.path.reserve(raw_path.size() + 16);
     if (!result.segments.empty() && looks_like_version(result.segments.front())) {
         const std::string_view version = std::string_view(result.segments.front()).substr(1);
         if (!is_major_minor(version)) {
@@ -264,16 +288,10 @@ std::variant<canonical_target, target_error> canonicalize_target(std::string_vie
                         "'; expected /vMAJOR.MINOR such as /v1.41");
         }
         result.api_version = version;
-        result.path.append("/v").append(version);
         result.segments.erase(result.segments.begin());
     }
-    for (const auto& segment : result.segments) {
-        result.path.push_back('/');
-        append_encoded(result.path, segment);
-    }
-    if (result.path.empty()) {
-        result.path = "/";
-    }
+    result.path.reserve(raw_path.size() + 16);
+    result.rebuild_path();
     return result;
 }
 

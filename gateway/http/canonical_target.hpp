@@ -26,7 +26,14 @@ struct canonical_target {
     std::string query;                 // without '?', validated, forwarded as received ("" if none)
 
     std::string target() const; // path + ("?" + query if non-empty)
+
+    // Replaces segment `index` (after the version prefix) and re-encodes `path`.
+    void replace_segment(std::size_t index, std::string value);
+    void rebuild_path(); // `path` from api_version and segments
 };
+
+/// One path segment encoded so that the daemon's single decoding yields exactly `segment`.
+std::string encode_path_segment(std::string_view segment);
 
 struct target_error {
     // Human-readable, e.g. "encoded '/' in path segment 3". Offending bytes are shown

@@ -6,6 +6,8 @@ namespace {
 
 char const* reason_phrase(unsigned status) {
     switch (status) {
+    case 200:
+        return "OK";
     case 400:
         return "Bad Request";
     case 403:
@@ -39,6 +41,10 @@ std::string local_reply(unsigned status, std::string_view message, bool close, b
     std::string body = "{\"message\":";
     append_json_string(body, message);
     body += "}\n";
+    return local_json_reply(status, body, close, head_only);
+}
+
+std::string local_json_reply(unsigned status, std::string_view body, bool close, bool head_only) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + ' ' + reason_phrase(status) + "\r\n";
     out += "Content-Type: application/json\r\n";
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";

@@ -15,6 +15,10 @@ namespace dockgate::http {
 std::string local_reply(unsigned status, std::string_view message, bool close,
                         bool head_only = false);
 
+/// A complete HTTP/1.1 response carrying `json` as its body (a reply the gateway rewrote).
+std::string local_json_reply(unsigned status, std::string_view json, bool close,
+                             bool head_only = false);
+
 using dockgate::append_json_string;
 
 } // namespace dockgate::http

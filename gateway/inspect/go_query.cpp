@@ -106,6 +106,31 @@ std::variant<std::vector<query_param>, std::string> parse_go_query(std::string_v
     return out;
 }
 
+std::string encode_go_query(std::span<query_param const> query) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    auto const escape = [&](std::string_view s) {
+        for (unsigned char c : s) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.' || c == '~') {
+                out += static_cast<char>(c);
+            } else {
+                out += '%';
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            }
+        }
+    };
+    for (auto const& p : query) {
+        if (!out.empty())
+            out += '&';
+        escape(p.key);
+        out += '=';
+        escape(p.value);
+    }
+    return out;
+}
+
 std::optional<std::string_view> query_get(std::span<query_param const> query,
                                           std::string_view key) noexcept {
     for (auto const& p : query) {

@@ -21,6 +21,10 @@ struct query_param {
 /// in a pair (Go >= 1.17) and a malformed %-escape. Returns the pairs in order, or the reason.
 std::variant<std::vector<query_param>, std::string> parse_go_query(std::string_view raw_query);
 
+/// The pairs encoded as a query string that parse_go_query (and Go) reads back unchanged, in
+/// order: url.QueryEscape of each key and value.
+std::string encode_go_query(std::span<query_param const> query);
+
 /// The first value of `key` (url.Values.Get), or nullopt when absent.
 std::optional<std::string_view> query_get(std::span<query_param const> query,
                                           std::string_view key) noexcept;

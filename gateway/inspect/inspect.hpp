@@ -17,6 +17,7 @@
 //      body_replaced is set, after resolving every requirement; deny: 403 with message;
 //      invalid: 400 with message.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,10 +92,11 @@ struct verdict_detail {
 struct inspect_result {
     enum class verdict { allow, deny, invalid };
     verdict decision = verdict::invalid;
-    verdict_detail detail;                 // deny and invalid
-    std::vector<requirement> requirements; // allow: to be resolved before forwarding
-    bool body_replaced = false;            // forward forward_body instead of the original
-    std::string forward_body;              // canonical JSON of the judged (and mutated) body
+    verdict_detail detail;                    // deny and invalid
+    std::vector<requirement> requirements;    // allow: to be resolved before forwarding
+    bool body_replaced = false;               // forward forward_body instead of the original
+    std::string forward_body;                 // canonical JSON of the judged (and mutated) body
+    std::optional<std::string> forward_query; // forward this query string instead (build labels)
 
     bool allowed() const noexcept { return decision == verdict::allow; }
     int http_status() const noexcept {

@@ -36,7 +36,7 @@ operation_entry const operations[] = {
     {"PluginSet", body_handling::buffer_json, {}},
     {"PluginCreate", body_handling::query_only, {}},
     {"ImageCreate", body_handling::query_only, {"fromImage", "tag", "fromSrc", "repo"}},
-    {"ImageBuild", body_handling::query_only, {"networkmode", "remote", "cgroupparent"}},
+    {"ImageBuild", body_handling::query_only, {"networkmode", "remote", "cgroupparent", "labels"}},
 };
 
 operation_entry const* find_operation(std::string_view operation) {
@@ -241,6 +241,35 @@ void judge_image_build(judge& j) {
         j.deny("containers.cgroup_parent", detail::field_text("cgroupparent", parent));
 }
 
+// A build's `labels` (a JSON map[string]string in the query) get the owner label like a
+// create body's Labels; the query forwarded carries the judged map.
+void confine_build_labels(judge& j, inspect_result& out) {
+    auto const raw = query_get(j.req().query, "labels");
+    if (!raw && !j.req().add_owner_label)
+        return;
+    auto wrapper = json_value::make_object();
+    if (raw && !raw->empty()) {
+        auto parsed = parse_json(*raw, j.req().limits);
+        if (auto const* err = std::get_if<json_error>(&parsed)) {
+            j.invalid("the labels parameter at byte " + std::to_string(err->offset) + ": " +
+                      err->reason);
+            return;
+        }
+        wrapper.members.push_back({"labels", std::move(std::get<json_value>(parsed))});
+        (void)j.string_map(j.field(wrapper, "labels"), "labels");
+        if (j.done())
+            return;
+    }
+    detail::apply_owner_label(j, wrapper, "labels");
+    auto* labels = find_key(wrapper, "labels");
+    if (j.done() || labels == nullptr)
+        return;
+    std::vector<query_param> query(j.req().query.begin(), j.req().query.end());
+    std::erase_if(query, [](auto const& p) { return p.key == "labels"; });
+    query.push_back({"labels", write_json(*labels)});
+    out.forward_query = encode_go_query(query);
+}
+
 // The JSON body of a buffer_json operation, judged in place.
 void judge_body(judge& j, json_value& root) {
     auto const op = j.req().operation;
@@ -306,9 +335,11 @@ inspect_result inspect_request(request const& req, config::role const& role) {
     } else if (entry->handling == body_handling::query_only) {
         if (req.operation == "ImageCreate")
             judge_image_create(j);
-        else if (req.operation == "ImageBuild")
+        else if (req.operation == "ImageBuild") {
             judge_image_build(j);
-        else if (j.containers() != nullptr && !j.containers()->privileged)
+            if (!j.done())
+                confine_build_labels(j, out);
+        } else if (j.containers() != nullptr && !j.containers()->privileged)
             j.deny("containers.privileged", "PluginCreate=<plugin archive>",
                    "a plugin archive declares its own privileges, which the gateway cannot read");
     } else if (req.operation == "ContainerStart") {
@@ -336,6 +367,7 @@ inspect_result inspect_request(request const& req, config::role const& role) {
         out.requirements.clear();
         out.body_replaced = false;
         out.forward_body.clear();
+        out.forward_query.reset();
     }
     return out;
 }

@@ -27,6 +27,7 @@
 #include "gateway/http/canonical_target.hpp"
 #include "gateway/http/head_check.hpp"
 #include "gateway/inspect/inspect.hpp"
+#include "gateway/inspect/ownership.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/buffer_pool.hpp"
 #include "gateway/session/stream_traits.hpp"
@@ -83,14 +84,25 @@ private:
     boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message);
     // Body policy (inspection_impl.hpp).
     boost::asio::awaitable<std::optional<bool>>
-    apply_constraints(exchange& x, http::canonical_target const& target,
+    apply_constraints(exchange& x, http::canonical_target& target,
                       engine_api::route_match const& route);
     boost::asio::awaitable<bool> read_whole_body(exchange& x, std::uint64_t limit);
     boost::asio::awaitable<std::string> check_requirement(inspect::requirement const& need,
                                                           config::role const& role,
                                                           std::string const& version);
     boost::asio::awaitable<std::pair<unsigned, boost::json::value>>
-    daemon_get(std::string const& path);
+    daemon_get(std::string const& path, std::size_t body_limit = 4 * 1024 * 1024);
+    // Ownership isolation (ownership_impl.hpp).
+    boost::asio::awaitable<std::optional<bool>>
+    confine_to_owner(exchange& x, http::canonical_target& target, engine_api::route_match& route);
+    boost::asio::awaitable<std::pair<unsigned, inspect::owned_object>>
+    lookup_owned(inspect::owned_kind kind, std::string const& ref, std::string const& version);
+    boost::asio::awaitable<std::optional<bool>>
+    require_owned(exchange& x, config::role const& role, bool audit_only, inspect::owned_kind kind,
+                  std::string const& ref, std::string const& version, std::string& resolved);
+    boost::asio::awaitable<std::optional<bool>>
+    refuse_unowned(exchange& x, config::role const& role, bool audit_only, unsigned status,
+                   std::string message, std::string reason);
     boost::asio::awaitable<void> reply(exchange& x, unsigned status, std::string const& message,
                                        bool close);
     void audit(exchange const& x);

@@ -255,7 +255,7 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     }
     auto& canonical = std::get<http::canonical_target>(target);
     x->path = canonical.target();
-    auto const route =
+    auto route =
         engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
     if (!route) {
         x->decision.reason = "not an Engine API route";
@@ -270,6 +270,8 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
         co_return co_await refuse(
             *x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
 
+    if (auto refused = co_await confine_to_owner(*x, canonical, *route))
+        co_return *refused;
     if (auto refused = co_await apply_constraints(*x, canonical, *route))
         co_return *refused;
 
@@ -726,5 +728,6 @@ void http_session<Stream>::audit(exchange const& x) {
 
 } // namespace dockgate::session
 
-// The body-policy members need the definitions above.
+// The body-policy and ownership members need the definitions above.
 #include "gateway/session/inspection_impl.hpp"
+#include "gateway/session/ownership_impl.hpp"

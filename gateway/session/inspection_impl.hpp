@@ -41,21 +41,6 @@ inline boost::json::value const* at_path_one(boost::json::value const& v, char c
     return v.is_object() ? v.as_object().if_contains(key) : nullptr;
 }
 
-inline std::string segment_escape(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '@')
-            out += static_cast<char>(c);
-        else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
 } // namespace detail
 
 // GET of one daemon object on a connection of its own (the client's may be mid-request).
@@ -63,7 +48,7 @@ inline std::string segment_escape(std::string_view s) {
 // daemon could not be asked.
 template <class Stream>
 asio::awaitable<std::pair<unsigned, boost::json::value>>
-http_session<Stream>::daemon_get(std::string const& path) {
+http_session<Stream>::daemon_get(std::string const& path, std::size_t body_limit) {
     auto const pin = snap_;
     asio::local::stream_protocol::socket socket(stream_.get_executor());
     watchdog_.set(slot::control,
@@ -82,7 +67,7 @@ http_session<Stream>::daemon_get(std::string const& path) {
     auto [wec, wn] = co_await bhttp::async_write(socket, req, use_tuple);
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(4 * 1024 * 1024);
+    parser.body_limit(body_limit);
     auto [rec, rn] = wec ? std::tuple{wec, std::size_t{0}}
                          : co_await bhttp::async_read(socket, buffer, parser, use_tuple);
     watchdog_.clear(slot::control);
@@ -107,8 +92,8 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     switch (need.kind) {
     case kind::image_user_non_root:
     case kind::image_registry: {
-        auto [status, image] = co_await daemon_get(prefix + "/images/" +
-                                                   detail::segment_escape(need.subject) + "/json");
+        auto [status, image] = co_await daemon_get(
+            prefix + "/images/" + http::encode_path_segment(need.subject) + "/json");
         if (status == 404)
             co_return std::string(); // the daemon refuses to create from a missing image anyway
         if (status != 200)
@@ -139,7 +124,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     case kind::container_owned:
     case kind::container_user_non_root: {
         auto [status, ctr] = co_await daemon_get(prefix + "/containers/" +
-                                                 detail::segment_escape(need.subject) + "/json");
+                                                 http::encode_path_segment(need.subject) + "/json");
         if (status != 200)
             co_return std::string("no such container");
         if (need.kind == kind::container_owned) {
@@ -154,7 +139,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
         if (user.empty()) {
             auto const image_path =
                 prefix + "/images/" +
-                detail::segment_escape(detail::json_string(detail::at_path_one(ctr, "Image"))) +
+                http::encode_path_segment(detail::json_string(detail::at_path_one(ctr, "Image"))) +
                 "/json";
             auto [istatus, image] = co_await daemon_get(image_path);
             if (istatus != 200)
@@ -168,7 +153,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     }
     case kind::network_not_host: {
         auto [status, net] =
-            co_await daemon_get(prefix + "/networks/" + detail::segment_escape(need.subject));
+            co_await daemon_get(prefix + "/networks/" + http::encode_path_segment(need.subject));
         if (status == 404)
             co_return std::string(); // the daemon refuses an unknown network anyway
         if (status != 200)
@@ -184,7 +169,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     }
     case kind::volume_owned: {
         auto [status, vol] =
-            co_await daemon_get(prefix + "/volumes/" + detail::segment_escape(need.subject));
+            co_await daemon_get(prefix + "/volumes/" + http::encode_path_segment(need.subject));
         if (status == 404)
             co_return std::string();
         if (status != 200)
@@ -236,7 +221,7 @@ asio::awaitable<bool> http_session<Stream>::read_whole_body(exchange& x, std::ui
 // keep-alive result of the refusal already sent.
 template <class Stream>
 asio::awaitable<std::optional<bool>>
-http_session<Stream>::apply_constraints(exchange& x, http::canonical_target const& target,
+http_session<Stream>::apply_constraints(exchange& x, http::canonical_target& target,
                                         engine_api::route_match const& route) {
     auto const handling = inspect::handling_for(x.operation);
     if (handling == inspect::body_handling::none)
@@ -289,6 +274,10 @@ http_session<Stream>::apply_constraints(exchange& x, http::canonical_target cons
             if (failed_need == nullptr) {
                 if (result.body_replaced)
                     x.replacement = std::move(result.forward_body);
+                if (result.forward_query) {
+                    target.query = std::move(*result.forward_query);
+                    x.path = target.target();
+                }
                 if (x.decision.role != role->name) {
                     x.decision.role = role->name;
                     x.decision.rule = "roles." + role->name + ".allow";

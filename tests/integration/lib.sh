@@ -517,11 +517,11 @@ client_dir() {
 # Gateway
 # ---------------------------------------------------------------------------
 
-# write_gateway_config DIR PORT [EXTRA_TOML]: DIR/dockgate.toml for the issue's
-# example policy, with the server cert files copied next to it and referred to
-# by relative paths (as are the audit log).
-write_gateway_config() {
-  local dir="$1" port="$2" extra="${3:-}"
+# write_gateway_head DIR PORT: DIR/dockgate.toml with only [gateway] (the test
+# daemon, audit.jsonl) and [listen.tls] on PORT, the server cert files copied
+# next to it; append the roles to it.
+write_gateway_head() {
+  local dir="$1" port="$2"
   mkdir -p "$dir"
   cp "$PKI_DIR/server/ca.pem" "$PKI_DIR/server/server-cert.pem" "$PKI_DIR/server/server-key.pem" "$dir/"
   cat >"$dir/dockgate.toml" <<EOF
@@ -535,6 +535,16 @@ address = "127.0.0.1:$port"
 ca = "ca.pem"
 cert = "server-cert.pem"
 key = "server-key.pem"
+EOF
+}
+
+# write_gateway_config DIR PORT [EXTRA_TOML]: DIR/dockgate.toml for the issue's
+# example policy, with the server cert files copied next to it and referred to
+# by relative paths (as are the audit log).
+write_gateway_config() {
+  local dir="$1" port="$2" extra="${3:-}"
+  write_gateway_head "$dir" "$port"
+  cat >>"$dir/dockgate.toml" <<EOF
 
 [limits]
 max_connections = 10000

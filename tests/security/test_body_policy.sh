@@ -15,21 +15,9 @@ on_exit "rm -rf $DATA"
 mkdir -p "$DATA/x"
 echo "hello from the host" >"$DATA/x/file"
 
-PORT="$(free_port)"
 GW="$WORK/gw"
-mkdir -p "$GW"
-cp "$PKI_DIR/server/ca.pem" "$PKI_DIR/server/server-cert.pem" "$PKI_DIR/server/server-key.pem" "$GW/"
-cat >"$GW/dockgate.toml" <<EOF
-[gateway]
-upstream = "unix://$DOCKER_SOCK"
-audit_log = "audit.jsonl"
-workers = 2
-
-[listen.tls]
-address = "127.0.0.1:$PORT"
-ca = "ca.pem"
-cert = "server-cert.pem"
-key = "server-key.pem"
+write_gateway_head "$GW" "$(free_port)"
+cat >>"$GW/dockgate.toml" <<EOF
 
 [limits]
 body_bytes = 65536

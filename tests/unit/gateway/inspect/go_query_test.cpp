@@ -27,6 +27,15 @@ TEST(go_query, refuses_what_go_refuses) {
         EXPECT_TRUE(std::holds_alternative<std::string>(parse_go_query(raw))) << raw;
 }
 
+TEST(go_query, encode_round_trips_through_parse) {
+    std::vector<query_param> const q{
+        {"filters", "{\"label\":{\"a=b c\":true}}"}, {"all", "1"}, {"x&y", "%;+/"}, {"", ""}};
+    auto const encoded = encode_go_query(q);
+    EXPECT_EQ(encoded.find_first_of(" ;+\"{}"), std::string::npos) << encoded;
+    EXPECT_EQ(ok(encoded), q);
+    EXPECT_EQ(encode_go_query(std::vector<query_param>{{"a", "1"}, {"a", "2"}}), "a=1&a=2");
+}
+
 TEST(go_query, get_and_count) {
     auto const q = ok("t=a&t=b&x=1");
     EXPECT_EQ(query_get(q, "t"), "a");

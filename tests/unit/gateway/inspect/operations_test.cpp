@@ -253,5 +253,41 @@ TEST(image_allowed, resolves_image_registry_requirements) {
     EXPECT_TRUE(image_allowed("anything", test::unconstrained_role()));
 }
 
+TEST(build, ownership_labels_the_image_through_the_query) {
+    auto role = test::unconstrained_role();
+    role.constraints.ownership = true;
+    auto const labelled = [&](std::vector<query_param> q) {
+        auto r = test::run(test::with_owner_label(build(std::move(q))), role);
+        EXPECT_TRUE(r.allowed()) << r.detail.message;
+        EXPECT_TRUE(r.forward_query.has_value());
+        auto parsed = parse_go_query(r.forward_query.value_or(""));
+        auto const& pairs = std::get<std::vector<query_param>>(parsed);
+        EXPECT_EQ(query_count(pairs, "labels"), 1u);
+        return std::string(query_get(pairs, "labels").value_or(""));
+    };
+    EXPECT_EQ(labelled({{"t", "app:1"}}), R"({"dockgate.owner":"alice"})");
+    EXPECT_EQ(labelled({{"labels", R"({"a":"b"})"}, {"t", "x"}}),
+              R"({"a":"b","dockgate.owner":"alice"})");
+    EXPECT_EQ(labelled({{"labels", ""}}), R"({"dockgate.owner":"alice"})");
+    // Someone else's owner label is refused, for every role that judges build bodies.
+    auto const foreign = build({{"labels", R"({"dockgate.owner":"bob"})"}});
+    EXPECT_EQ(test::run(test::with_owner_label(foreign), role).decision,
+              inspect_result::verdict::deny);
+    EXPECT_EQ(test::run(foreign, test::developer_role()).decision, inspect_result::verdict::deny);
+    // The caller's own label is its nearest allowed twin.
+    EXPECT_TRUE(
+        test::run(build({{"labels", R"({"dockgate.owner":"alice"})"}}), test::developer_role())
+            .allowed());
+    // Labels the daemon could not read are refused before anything is built.
+    for (auto const* bad : {R"({"a":1})", R"([1])", R"({"a":"b"} x)", R"({"a":"b","a":"c"})"})
+        EXPECT_EQ(test::run(test::with_owner_label(build({{"labels", bad}})), role).decision,
+                  inspect_result::verdict::invalid)
+            << bad;
+    EXPECT_EQ(test::run(build({{"labels", "{}"}, {"labels", "{}"}}), role).decision,
+              inspect_result::verdict::invalid);
+    // A role without ownership forwards the query as received.
+    EXPECT_FALSE(test::run(build({{"t", "x"}}), test::developer_role()).forward_query);
+}
+
 } // namespace
 } // namespace dockgate::inspect
