@@ -73,6 +73,10 @@ enum class requirement_kind {
     // `subject` may name a local image by ID prefix: allow only if the image resolved by this
     // string has a RepoTags/RepoDigests entry for which image_allowed() holds.
     image_registry,
+    // `subject` is a host path (cleaned) that lies lexically inside the role's bind_sources:
+    // allow only if it still does with every symbolic link on the host resolved
+    // (resolve_host_path), so a link a container wrote into an allowed folder leads nowhere.
+    host_path_within,
 };
 
 struct requirement {
@@ -103,6 +107,10 @@ struct inspect_result {
         return decision == verdict::deny ? 403 : decision == verdict::invalid ? 400 : 200;
     }
 };
+
+/// What the caller was doing, for denial sentences: "create a container" for ContainerCreate;
+/// "call this operation" for operations without a phrase.
+std::string_view operation_action(std::string_view operation) noexcept;
 
 /// Judges `req` for `role`. A role without constraints still gets the body parsed and
 /// canonicalised (ambiguous bodies are refused for everyone).

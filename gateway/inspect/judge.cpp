@@ -4,27 +4,6 @@ namespace dockgate::inspect::detail {
 
 namespace {
 
-// "create a container": what the caller was doing, for the denial sentence.
-std::string_view action(std::string_view operation) {
-    struct entry {
-        std::string_view operation, action;
-    };
-    static constexpr entry actions[] = {
-        {"ContainerCreate", "create a container"}, {"ContainerUpdate", "update a container"},
-        {"ContainerExec", "exec in a container"},  {"ContainerStart", "start a container"},
-        {"VolumeCreate", "create a volume"},       {"NetworkCreate", "create a network"},
-        {"ImageCreate", "pull an image"},          {"ImageBuild", "build an image"},
-        {"ServiceCreate", "create a service"},     {"ServiceUpdate", "update a service"},
-        {"PluginPull", "install a plugin"},        {"PluginUpgrade", "upgrade a plugin"},
-        {"PluginSet", "configure a plugin"},       {"PluginCreate", "create a plugin"},
-    };
-    for (auto const& e : actions) {
-        if (e.operation == operation)
-            return e.action;
-    }
-    return "call this operation";
-}
-
 // Messages end up in a JSON reply and the audit log: no control characters, whatever the input.
 std::string without_controls(std::string_view text) {
     std::string out(text);
@@ -68,7 +47,7 @@ void judge::deny(std::string_view rule, std::string field, std::string_view why)
     out_.detail.rule = "roles." + role_.name + "." + std::string(rule);
     out_.detail.field = std::move(field);
     out_.detail.message = "dockgate: " + std::string(req_.user) + " (role " + role_.name +
-                          ") may not " + std::string(action(req_.operation)) + " with " +
+                          ") may not " + std::string(operation_action(req_.operation)) + " with " +
                           out_.detail.field + " (" + out_.detail.rule + ")";
     if (!why.empty())
         out_.detail.message += ": " + without_controls(why);
@@ -185,3 +164,27 @@ std::vector<std::pair<std::string, std::string>> judge::string_map(json_value* v
 }
 
 } // namespace dockgate::inspect::detail
+
+namespace dockgate::inspect {
+
+std::string_view operation_action(std::string_view operation) noexcept {
+    struct entry {
+        std::string_view operation, action;
+    };
+    static constexpr entry actions[] = {
+        {"ContainerCreate", "create a container"}, {"ContainerUpdate", "update a container"},
+        {"ContainerExec", "exec in a container"},  {"ContainerStart", "start a container"},
+        {"VolumeCreate", "create a volume"},       {"NetworkCreate", "create a network"},
+        {"ImageCreate", "pull an image"},          {"ImageBuild", "build an image"},
+        {"ServiceCreate", "create a service"},     {"ServiceUpdate", "update a service"},
+        {"PluginPull", "install a plugin"},        {"PluginUpgrade", "upgrade a plugin"},
+        {"PluginSet", "configure a plugin"},       {"PluginCreate", "create a plugin"},
+    };
+    for (auto const& e : actions) {
+        if (e.operation == operation)
+            return e.action;
+    }
+    return "call this operation";
+}
+
+} // namespace dockgate::inspect

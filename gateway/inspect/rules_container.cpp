@@ -127,6 +127,8 @@ void judge_bind_source(judge& j, std::string_view source, std::string const& fie
     if (!allowed)
         j.deny("containers.bind_sources", field,
                clean != source ? "the host path is " + clean : "");
+    else
+        j.require(requirement_kind::host_path_within, clean, field, "containers.bind_sources");
 }
 
 void judge_network_name(judge& j, std::string_view network, std::string const& field,

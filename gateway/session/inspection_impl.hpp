@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/host_path.hpp"
 #include "gateway/inspect/daemon_rules.hpp"
 #include "gateway/inspect/inspect.hpp"
 
@@ -167,6 +168,21 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
             co_return std::string("the network is not yours");
         co_return std::string();
     }
+    case kind::host_path_within: {
+        auto const resolved = resolve_host_path(need.subject);
+        if (!resolved.error.empty())
+            co_return "the host path cannot be resolved (" + resolved.error + ")";
+        if (!role.constraints.containers)
+            co_return std::string("no bind_sources to check against");
+        auto const& roots = role.constraints.containers->bind_sources;
+        for (auto const& root : roots) {
+            auto const real_root = resolve_host_path(root);
+            auto const& within = real_root.error.empty() ? real_root.path : root;
+            if (config::path_within(resolved.path, within))
+                co_return std::string();
+        }
+        co_return "the host path leads to " + resolved.path + " through a symbolic link";
+    }
     case kind::volume_owned: {
         auto [status, vol] =
             co_await daemon_get(prefix + "/volumes/" + http::encode_path_segment(need.subject));
@@ -292,8 +308,9 @@ http_session<Stream>::apply_constraints(exchange& x, http::canonical_target& tar
             if (!field.empty() && field.back() == '=')
                 field += "\"\""; // an empty value: say so
             result.detail.message = "dockgate: " + who_.user + " (role " + role->name +
-                                    ") may not " + std::string(x.operation) + " with " + field +
-                                    " (" + failed_need->rule + "): " + failed;
+                                    ") may not " +
+                                    std::string(inspect::operation_action(x.operation)) + " with " +
+                                    field + " (" + failed_need->rule + "): " + failed;
         }
         if (!refusal || (refusal->decision == inspect::inspect_result::verdict::invalid &&
                          result.decision == inspect::inspect_result::verdict::deny))

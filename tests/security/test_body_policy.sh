@@ -69,6 +69,19 @@ assert_success "docker run --user 1000:1000 -v $DATA/x:/x is allowed" -- \
 assert_eq "hello from the host" "$LAST_OUT" "the allowed container reads the allowed bind"
 assert_eq "[no-new-privileges]" "$(daemon inspect -f '{{.HostConfig.SecurityOpt}}' "$name")" \
   "the injected no-new-privileges is visible in docker inspect"
+# A container may write a symbolic link into an allowed folder; binding through it must not
+# reach what it points at.
+chmod 0777 "$DATA/x"
+assert_success "a container writes links into the allowed folder" -- \
+  gw_docker alice run --rm --user 1000:1000 -v "$DATA/x:/x" local/busybox:1 \
+  sh -c 'ln -s / /x/escape && ln -s . /x/here'
+[[ -L "$DATA/x/escape" ]] || fail "the link was not written on the host"
+refused_run "(roles.developer.containers.bind_sources): the host path leads to / through a symbolic link" --user 1000:1000 -v "$DATA/x/escape:/host"
+refused_run "(roles.developer.containers.bind_sources)" --user 1000:1000 -v "$DATA/x/escape/etc:/etc-host"
+refused_run "(roles.developer.containers.bind_sources)" --user 1000:1000 --mount "type=bind,source=$DATA/x/escape,target=/host"
+assert_success "a link that stays inside the allowed folder is allowed" -- \
+  gw_docker alice run --rm --user 1000:1000 -v "$DATA/x/here:/x" local/busybox:1 cat /x/file
+assert_eq "hello from the host" "$LAST_OUT" "the bind through the inside link reads the allowed file"
 assert_success "docker run --cap-add NET_BIND_SERVICE is allowed" -- \
   gw_docker alice run --rm --user 1000:1000 --cap-add NET_BIND_SERVICE local/busybox:1 true
 
