@@ -72,6 +72,7 @@ private:
     boost::asio::awaitable<void> run();
     // Serves one request; returns whether the connection may carry another.
     boost::asio::awaitable<bool> serve_one(bool first);
+    boost::asio::awaitable<bool> wait_for_request(bool first);
     boost::asio::awaitable<bool> read_head(bool first, std::size_t& head_length);
     boost::asio::awaitable<bool> forward(std::shared_ptr<exchange> x);
     boost::asio::awaitable<void> relay_request_body(std::shared_ptr<exchange> x);
@@ -127,7 +128,7 @@ private:
     std::uint64_t watch_generation_ = 0; // bumps end the watch of the current response
     bool watching_ = false;
     bool upstream_open_ = false;
-    bool idle_ = false;     // waiting for the first byte of a request
+    bool idle_ = false;     // waiting between requests (wait_for_request)
     bool draining_ = false; // finish the current request, then close
     bool closed_ = false;
 };

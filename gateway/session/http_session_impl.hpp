@@ -148,6 +148,8 @@ template <class Stream>
 asio::awaitable<void> http_session<Stream>::run() {
     bool first = true;
     while (!closed_ && !draining_) {
+        if (client_buffer_.size() == 0 && !co_await wait_for_request(first))
+            break;
         if (!co_await serve_one(first))
             break;
         first = false;
@@ -157,6 +159,22 @@ asio::awaitable<void> http_session<Stream>::run() {
         co_await graceful_close(stream_);
     }
     shut_all();
+}
+
+// Waits, between requests, until the client sends something. Done here, outside serve_one,
+// so that an idle connection holds only this small frame and the TLS state: no request
+// coroutine frames, no buffers.
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::wait_for_request(bool first) {
+    auto const& limits = snap_->cfg->limits;
+    watchdog_.set(slot::client_read, first ? limits.header_timeout : limits.idle_timeout);
+    client_buffer_.shrink_to_fit();
+    daemon_buffer_.shrink_to_fit();
+    release_buffers(stream_);
+    idle_ = true;
+    auto [ec] = co_await async_wait_readable(stream_, use_tuple);
+    idle_ = false;
+    co_return !ec && !closed_ && !draining_;
 }
 
 // Reads until a complete, well-formed head is in client_buffer_. Returns false when the
@@ -191,23 +209,8 @@ asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& h
             co_await reply(x, scan.error->status, "dockgate: " + scan.error->reason, true);
             co_return false;
         }
-        idle_ = !started;
-        if (idle_ && draining_)
-            co_return false;
-        if (idle_) {
-            // Between requests hold no memory beyond the TLS state: give buffers back, and
-            // take one again only when the next request starts to arrive.
-            client_buffer_.shrink_to_fit();
-            daemon_buffer_.shrink_to_fit();
-            auto [wec] = co_await async_wait_readable(stream_, use_tuple);
-            if (wec) {
-                idle_ = false;
-                co_return false;
-            }
-        }
         auto [ec, n] =
             co_await stream_.async_read_some(client_buffer_.prepare(head_read_size), use_tuple);
-        idle_ = false;
         if (ec)
             co_return false; // peer closed or deadline: nothing to answer
         client_buffer_.commit(n);

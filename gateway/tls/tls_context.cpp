@@ -117,6 +117,11 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                     SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                     SSL_OP_NO_TICKET);
+    // No session resumption: every connection presents and verifies its certificate (a revoked
+    // one cannot come back on a cached session), and no session is kept per connection made,
+    // which is memory and a NewSessionTicket exchange per handshake saved.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(native, 0);
     // Idle connections give their record buffers back; writes behave like write_some.
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
