@@ -26,6 +26,10 @@ char const* requirement_name(inspect::requirement_kind k) {
         return "the container's user must be non-root";
     case inspect::requirement_kind::image_registry:
         return "the image must come from a trusted registry";
+    case inspect::requirement_kind::container_confined:
+        return "the container must be one the role could create now";
+    case inspect::requirement_kind::volume_confined:
+        return "the volume, if it exists, must reach no host path outside bind_sources";
     case inspect::requirement_kind::host_path_within:
         return "the host path, with its symbolic links resolved, must stay in bind_sources";
     }

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "config/config.hpp"
 #include "gateway/inspect/go_query.hpp"
 #include "gateway/inspect/json.hpp"
@@ -77,6 +79,12 @@ enum class requirement_kind {
     // allow only if it still does with every symbolic link on the host resolved
     // (resolve_host_path), so a link a container wrote into an allowed folder leads nowhere.
     host_path_within,
+    // `subject` is a container the request execs in: allow only if judge_existing_container()
+    // allows it for the role (and its requirements hold), or it does not exist.
+    container_confined,
+    // `subject` is a named volume a container mounts: allow only if it does not exist yet (it
+    // is created plain) or judge_existing_volume() allows it (and its requirements hold).
+    volume_confined,
 };
 
 struct requirement {
@@ -115,6 +123,17 @@ std::string_view operation_action(std::string_view operation) noexcept;
 /// Judges `req` for `role`. A role without constraints still gets the body parsed and
 /// canonicalised (ambiguous bodies are refused for everyone).
 inspect_result inspect_request(request const& req, config::role const& role);
+
+/// An existing container (the daemon's inspect reply) judged as if `role` created it now: its
+/// HostConfig fields that reach the host (privileges, capabilities, binds and mounts, namespace
+/// modes, devices, security options, ...). For a request that joins it or execs in it.
+inspect_result judge_existing_container(boost::json::value const& inspected,
+                                        config::role const& role, std::string_view user);
+
+/// An existing volume (its inspect reply: Driver, Options) judged for what mounting it reaches
+/// on the host (a local bind of a host path, a host device).
+inspect_result judge_existing_volume(boost::json::value const& inspected, config::role const& role,
+                                     std::string_view user);
 
 /// The image-registry test, for resolving image_registry requirements with the daemon's
 /// RepoTags/RepoDigests: true when `reference` parses and lies in the role's registries (or the

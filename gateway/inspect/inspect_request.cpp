@@ -166,6 +166,10 @@ void judge_exec(judge& j, json_value& body) {
     auto const user = j.string(j.field(body, "User"), "User").value_or("");
     detail::judge_run_as(j, user, "User", requirement_kind::container_user_non_root,
                          j.req().target);
+    // An exec runs with the container's privileges, mounts and namespaces.
+    if (c != nullptr && !j.done())
+        j.require(requirement_kind::container_confined, std::string(j.req().target),
+                  detail::field_text("container", j.req().target), "containers");
 }
 
 void judge_volume_create(judge& j, json_value& body) {
@@ -241,6 +245,25 @@ void judge_image_build(judge& j) {
         j.deny("containers.cgroup_parent", detail::field_text("cgroupparent", parent));
 }
 
+// Networks whose driver puts containers on the host's own links (macvlan, ipvlan on a host
+// interface, a bridge named after an existing host bridge) are host networking by another name.
+void judge_network_create(judge& j, json_value& body) {
+    auto const* c = j.containers();
+    auto const driver = j.string(j.field(body, "Driver"), "Driver").value_or("");
+    auto const options = j.string_map(j.field(body, "Options"), "Options");
+    if (c != nullptr && !c->host_namespaces && !j.done()) {
+        if (!driver.empty() && driver != "bridge" && driver != "overlay")
+            j.deny("containers.host_namespaces", detail::field_text("Driver", driver),
+                   "only bridge and overlay networks keep containers off the host's interfaces");
+        for (auto const& [key, value] : options) {
+            if (!j.done() && key == "com.docker.network.bridge.name")
+                j.deny("containers.host_namespaces", detail::field_text("Options." + key, value),
+                       "naming the bridge can attach containers to an existing host bridge");
+        }
+    }
+    detail::apply_owner_label(j, body, "Labels");
+}
+
 // A build's `labels` (a JSON map[string]string in the query) get the owner label like a
 // create body's Labels; the query forwarded carries the judged map.
 void confine_build_labels(judge& j, inspect_result& out) {
@@ -289,7 +312,7 @@ void judge_body(judge& j, json_value& root) {
     else if (op == "VolumeCreate")
         judge_volume_create(j, root);
     else if (op == "NetworkCreate")
-        detail::apply_owner_label(j, root, "Labels");
+        judge_network_create(j, root);
     else if (op == "ServiceCreate" || op == "ServiceUpdate") {
         detail::judge_service_spec(j, root);
         detail::apply_service_mutations(j, root);

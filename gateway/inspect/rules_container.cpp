@@ -82,11 +82,16 @@ void judge_binds(judge& j, json_value& hc, std::string const& path) {
                       " is not a bind spec the daemon accepts");
             return;
         }
-        if (spec->host_path)
+        if (spec->host_path) {
             judge_bind_source(j, spec->source, field_text(path + ".Binds", binds[i]));
-        else if (!spec->source.empty() && j.ownership())
+            continue;
+        }
+        if (!spec->source.empty() && j.ownership())
             j.require(requirement_kind::volume_owned, spec->source,
                       field_text(path + ".Binds", binds[i]), "ownership");
+        if (!spec->source.empty() && j.containers() != nullptr)
+            j.require(requirement_kind::volume_confined, spec->source,
+                      field_text(path + ".Binds", binds[i]), "containers.bind_sources");
     }
 }
 
@@ -286,6 +291,9 @@ void judge_mount(judge& j, json_value& mount, std::string const& path) {
         }
         if (!source.empty() && j.ownership())
             j.require(requirement_kind::volume_owned, source, source_field, "ownership");
+        if (!source.empty() && j.containers() != nullptr)
+            j.require(requirement_kind::volume_confined, source, source_field,
+                      "containers.bind_sources");
     } else if (type == "image") {
         judge_image(j, source, source_field);
     } else if (type != "tmpfs" && type != "cluster" && j.containers() != nullptr) {

@@ -90,7 +90,12 @@ private:
     boost::asio::awaitable<bool> read_whole_body(exchange& x, std::uint64_t limit);
     boost::asio::awaitable<std::string> check_requirement(inspect::requirement const& need,
                                                           config::role const& role,
-                                                          std::string const& version);
+                                                          std::string const& version,
+                                                          int depth = 0);
+    boost::asio::awaitable<std::string> check_existing(std::string const& what,
+                                                       inspect::inspect_result const& judged,
+                                                       config::role const& role,
+                                                       std::string const& version, int depth);
     boost::asio::awaitable<std::pair<unsigned, boost::json::value>>
     daemon_get(std::string const& path, std::size_t body_limit = 4 * 1024 * 1024);
     // Ownership isolation (ownership_impl.hpp).

@@ -32,6 +32,9 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 inline constexpr std::size_t head_read_size = 4096;
 // How much of a refused request's body is read and dropped before the connection is closed.
 inline constexpr std::uint64_t refused_body_limit = 1024 * 1024;
+// How many existing containers and volumes one requirement may lead through (a container
+// joining one that joins another ...) before the request is refused.
+inline constexpr int max_existing_depth = 4;
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 

@@ -79,12 +79,38 @@ http_session<Stream>::daemon_get(std::string const& path, std::size_t body_limit
     co_return std::pair{parser.get().result_int(), jec ? boost::json::value() : std::move(value)};
 }
 
+// An existing object's judgement (judge_existing_container/volume): why it fails, or "" once
+// its own requirements hold too.
+template <class Stream>
+asio::awaitable<std::string>
+http_session<Stream>::check_existing(std::string const& what, inspect::inspect_result const& judged,
+                                     config::role const& role, std::string const& version,
+                                     int depth) {
+    if (!judged.allowed()) {
+        std::string why = what + " has " + judged.detail.field + " (" + judged.detail.rule + ")";
+        auto const colon = judged.detail.message.find("): ");
+        if (colon != std::string::npos)
+            why += ": " + judged.detail.message.substr(colon + 3);
+        co_return why;
+    }
+    for (auto const& need : judged.requirements) {
+        auto failed = co_await check_requirement(need, role, version, depth + 1);
+        if (!failed.empty())
+            co_return what + " has " + need.field + ": " + failed;
+    }
+    co_return std::string();
+}
+
 // Resolves one requirement of an allowing judgement; returns why it fails, or "" when it holds.
+// `depth` counts the existing objects judged on the way here (a container joining a container
+// that joins another ...).
 template <class Stream>
 asio::awaitable<std::string>
 http_session<Stream>::check_requirement(inspect::requirement const& need, config::role const& role,
-                                        std::string const& version) {
+                                        std::string const& version, int depth) {
     using kind = inspect::requirement_kind;
+    if (depth > max_existing_depth)
+        co_return std::string("containers and volumes nested too deeply to judge");
     auto const prefix = version.empty() ? std::string() : "/v" + version;
     auto const owned = [&](boost::json::value const* labels) {
         return labels != nullptr && labels->is_object() &&
@@ -134,7 +160,12 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
             auto const* privileged = detail::at_path(ctr, {"HostConfig", "Privileged"});
             if (privileged != nullptr && privileged->is_bool() && privileged->as_bool())
                 co_return std::string("the container is privileged");
-            co_return std::string();
+            if (!role.constraints.containers)
+                co_return std::string();
+            // Sharing its namespaces or volumes gives what it has: it must be within the role.
+            co_return co_await check_existing(
+                "the container", inspect::judge_existing_container(ctr, role, who_.user), role,
+                version, depth);
         }
         auto user = detail::json_string(detail::at_path(ctr, {"Config", "User"}));
         if (user.empty()) {
@@ -183,13 +214,29 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
         }
         co_return "the host path leads to " + resolved.path + " through a symbolic link";
     }
-    case kind::volume_owned: {
+    case kind::container_confined: {
+        auto [status, ctr] = co_await daemon_get(prefix + "/containers/" +
+                                                 http::encode_path_segment(need.subject) + "/json");
+        if (status == 404)
+            co_return std::string(); // the daemon refuses to exec in a missing container
+        if (status != 200)
+            co_return std::string("the container could not be inspected");
+        co_return co_await check_existing("the container",
+                                          inspect::judge_existing_container(ctr, role, who_.user),
+                                          role, version, depth);
+    }
+    case kind::volume_owned:
+    case kind::volume_confined: {
         auto [status, vol] =
             co_await daemon_get(prefix + "/volumes/" + http::encode_path_segment(need.subject));
         if (status == 404)
-            co_return std::string();
+            co_return std::string(); // created now, plain (or with the options judged here)
         if (status != 200)
             co_return std::string("the volume could not be inspected");
+        if (need.kind == kind::volume_confined)
+            co_return co_await check_existing("the volume",
+                                              inspect::judge_existing_volume(vol, role, who_.user),
+                                              role, version, depth);
         if (!owned(detail::at_path(vol, {"Labels"})))
             co_return std::string("the volume is not yours");
         co_return std::string();

@@ -144,9 +144,14 @@ TEST(plugin_create, a_plugin_archive_needs_privileged) {
 TEST(exec, empty_user_is_judged_by_the_container) {
     auto const r = test::run(exec(R"({"Cmd":["sh"]})"), test::developer_role());
     ASSERT_TRUE(r.allowed());
-    ASSERT_EQ(r.requirements.size(), 1u);
+    ASSERT_EQ(r.requirements.size(), 2u);
     EXPECT_EQ(r.requirements[0].kind, requirement_kind::container_user_non_root);
     EXPECT_EQ(r.requirements[0].subject, "c1");
+    // The exec gets the container's privileges and mounts: the container is judged too.
+    EXPECT_EQ(r.requirements[1].kind, requirement_kind::container_confined);
+    EXPECT_EQ(r.requirements[1].subject, "c1");
+    EXPECT_TRUE(
+        test::run(exec(R"({"Cmd":["sh"]})"), test::unconstrained_role()).requirements.empty());
     auto const msg =
         test::run(exec(R"({"Privileged":true})"), test::developer_role()).detail.message;
     EXPECT_EQ(msg,
