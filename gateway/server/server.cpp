@@ -51,6 +51,7 @@ public:
         , signals_(main_io_, SIGINT, SIGTERM, SIGHUP)
         , drain_timer_(main_io_)
         , revalidate_timer_(main_io_)
+        , sweep_timer_(main_io_)
         , watcher_(main_io_, reload_debounce, [this] { reload("a watched file changed"); }) {
         services_.audit = &audit_;
         auto const& cfg = *initial->cfg;
@@ -117,6 +118,7 @@ public:
                 asio::detached);
         wait_signal();
         schedule_revalidation();
+        schedule_upstream_sweep();
         main_io_.run();
         for (auto& w : workers_) {
             w->io.stop();
@@ -343,6 +345,16 @@ private:
         });
     }
 
+    void schedule_upstream_sweep() {
+        sweep_timer_.expires_after(upstream_sweep_period);
+        sweep_timer_.async_wait([this](error_code ec) {
+            if (ec || services_.draining)
+                return;
+            for_each_session([](session_handle& s) { s.sweep_upstream(); });
+            schedule_upstream_sweep();
+        });
+    }
+
     template <class F>
     void for_each_session(F f) {
         for (auto& wp : workers_) {
@@ -369,6 +381,7 @@ private:
         unix_acceptor_.close(ec);
         admin_acceptor_.close(ec);
         revalidate_timer_.cancel();
+        sweep_timer_.cancel();
         for_each_session([](session_handle& s) { s.drain(); });
         deadline_ = std::chrono::steady_clock::now() + snap->cfg->gateway.shutdown_timeout;
         poll_drained();
@@ -409,6 +422,7 @@ private:
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
     asio::steady_timer revalidate_timer_;
+    asio::steady_timer sweep_timer_;
     file_watcher watcher_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::chrono::steady_clock::time_point deadline_;

@@ -57,6 +57,7 @@ public:
     void drain() override;
     void abort() override;
     void revalidate(std::shared_ptr<server::snapshot const> next) override;
+    void sweep_upstream() override;
 
 private:
     using request_parser = http::request_parser;
@@ -133,8 +134,10 @@ private:
     std::uint64_t watch_generation_ = 0; // bumps end the watch of the current response
     bool watching_ = false;
     bool upstream_open_ = false;
-    bool idle_ = false;     // waiting between requests (wait_for_request)
-    bool draining_ = false; // finish the current request, then close
+    bool idle_ = false;              // waiting between requests (wait_for_request)
+    std::uint64_t idle_periods_ = 0; // how often the session went idle; for sweep_upstream
+    std::uint64_t swept_at_ = 0;     // idle_periods_ at the previous sweep
+    bool draining_ = false;          // finish the current request, then close
     bool closed_ = false;
 };
 

@@ -132,6 +132,18 @@ void http_session<Stream>::drain() {
 }
 
 template <class Stream>
+void http_session<Stream>::sweep_upstream() {
+    // Idle through a whole sweep period: the same idle period as at the previous sweep.
+    if (idle_ && upstream_open_ && swept_at_ == idle_periods_) {
+        error_code ignored;
+        upstream_.close(ignored);
+        upstream_open_ = false;
+        daemon_buffer_.clear();
+    }
+    swept_at_ = idle_periods_;
+}
+
+template <class Stream>
 void http_session<Stream>::abort() {
     shut_all();
 }
@@ -175,6 +187,7 @@ asio::awaitable<bool> http_session<Stream>::wait_for_request(bool first) {
     daemon_buffer_.shrink_to_fit();
     release_buffers(stream_);
     idle_ = true;
+    ++idle_periods_;
     auto [ec] = co_await async_wait_readable(stream_, use_tuple);
     idle_ = false;
     co_return !ec && !closed_ && !draining_;

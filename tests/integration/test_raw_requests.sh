@@ -139,6 +139,22 @@ rc=0
 assert_eq "200 200" "$(raw_statuses "$WORK/ka.out")" "keep-alive (one after another, 1 s apart): both answered"
 assert_ne 124 "$rc" "keep-alive: the connection closed after Connection: close"
 
+# --- an idle keep-alive client gives its daemon connection back and gets a new one
+daemon_conns() { ss -xpH state established 2>/dev/null | grep -c "pid=$GW_PID," || true; }
+before="$(daemon_conns)"
+( printf 'GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n'; sleep 12
+  printf 'GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'; sleep 3 ) |
+  timeout 25 openssl s_client -quiet -connect "127.0.0.1:$GW_PORT" -servername localhost -CAfile "$PKI_DIR/ca/ca.pem" \
+    -cert "$PKI_DIR/clients/alice/cert.pem" -key "$PKI_DIR/clients/alice/key.pem" >"$WORK/idle.out" 2>"$WORK/idle.err" &
+idle_pid=$!
+on_exit "kill $idle_pid"
+sleep 2
+assert_eq "$((before + 1))" "$(daemon_conns)" "keep-alive: the first request opened one daemon connection"
+sleep 9 # idle through two sweeps (5 s apart)
+assert_eq "$before" "$(daemon_conns)" "keep-alive: after ~10 s idle the daemon connection is closed"
+wait "$idle_pid" || true
+assert_eq "200 200" "$(raw_statuses "$WORK/idle.out")" "keep-alive: the client connection stayed open and its next request was answered"
+
 # --- audit: the refusals are recorded
 wait_for_audit "any(int(r.get('status', 0)) == 400 and r.get('decision') != 'allow' for r in recs)" ||
   fail "no audit record with status 400 for the malformed requests"
