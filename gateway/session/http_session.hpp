@@ -70,10 +70,11 @@ private:
     // Per-request state; reset for every request on the connection.
     struct exchange;
 
-    boost::asio::awaitable<void> run();
+    void park(bool first);
+    boost::asio::awaitable<void> serve_requests(bool first);
+    boost::asio::awaitable<void> finish();
     // Serves one request; returns whether the connection may carry another.
     boost::asio::awaitable<bool> serve_one(bool first);
-    boost::asio::awaitable<bool> wait_for_request(bool first);
     boost::asio::awaitable<bool> read_head(bool first, std::size_t& head_length);
     boost::asio::awaitable<bool> forward(std::shared_ptr<exchange> x);
     boost::asio::awaitable<void> relay_request_body(std::shared_ptr<exchange> x);
@@ -134,7 +135,7 @@ private:
     std::uint64_t watch_generation_ = 0; // bumps end the watch of the current response
     bool watching_ = false;
     bool upstream_open_ = false;
-    bool idle_ = false;              // waiting between requests (wait_for_request)
+    bool idle_ = false;              // parked between requests
     std::uint64_t idle_periods_ = 0; // how often the session went idle; for sweep_upstream
     std::uint64_t swept_at_ = 0;     // idle_periods_ at the previous sweep
     bool draining_ = false;          // finish the current request, then close

@@ -119,9 +119,32 @@ void http_session<Stream>::revalidate(std::shared_ptr<server::snapshot const> ne
 
 template <class Stream>
 void http_session<Stream>::start() {
-    asio::co_spawn(
-        stream_.get_executor(), [self = this->shared_from_this()] { return self->run(); },
-        asio::detached);
+    park(true);
+}
+
+// Between requests no coroutine runs: the session waits for the client with a plain callback,
+// so an idle connection holds the session object, the TLS state and one pending wait, and no
+// coroutine frames. The client's first bytes start serve_requests() again.
+template <class Stream>
+void http_session<Stream>::park(bool first) {
+    auto const& limits = snap_->cfg->limits;
+    watchdog_.set(slot::client_read, first ? limits.header_timeout : limits.idle_timeout);
+    client_buffer_.shrink_to_fit();
+    daemon_buffer_.shrink_to_fit();
+    release_buffers(stream_);
+    idle_ = true;
+    ++idle_periods_;
+    async_wait_readable(stream_, [self = this->shared_from_this(), first](error_code ec) {
+        self->idle_ = false;
+        auto const ex = self->stream_.get_executor();
+        // The function object (and the session it holds) lives as long as the coroutine.
+        if (ec || self->closed_ || self->draining_)
+            asio::co_spawn(
+                ex, [self] { return self->finish(); }, asio::detached);
+        else
+            asio::co_spawn(
+                ex, [self, first] { return self->serve_requests(first); }, asio::detached);
+    });
 }
 
 template <class Stream>
@@ -159,38 +182,32 @@ void http_session<Stream>::shut_all() {
     upstream_.close(ec);
 }
 
+// Serves the requests the client has sent, then parks the session until it sends more.
 template <class Stream>
-asio::awaitable<void> http_session<Stream>::run() {
-    bool first = true;
-    while (!closed_ && !draining_) {
-        if (client_buffer_.size() == 0 && !co_await wait_for_request(first))
-            break;
-        if (!co_await serve_one(first))
-            break;
+asio::awaitable<void> http_session<Stream>::serve_requests(bool first) {
+    bool more = true;
+    bool pipelined = false;
+    while (more && !closed_ && !draining_) {
+        more = co_await serve_one(first);
         first = false;
+        pipelined = client_buffer_.size() != 0;
+        if (!pipelined)
+            break;
     }
+    if (more && !pipelined && !closed_ && !draining_)
+        park(false);
+    else
+        co_await finish();
+}
+
+// Ends the connection: a polite close within close_grace, then everything closed.
+template <class Stream>
+asio::awaitable<void> http_session<Stream>::finish() {
     if (!closed_) {
         watchdog_.set(slot::control, close_grace);
         co_await graceful_close(stream_);
     }
     shut_all();
-}
-
-// Waits, between requests, until the client sends something. Done here, outside serve_one,
-// so that an idle connection holds only this small frame and the TLS state: no request
-// coroutine frames, no buffers.
-template <class Stream>
-asio::awaitable<bool> http_session<Stream>::wait_for_request(bool first) {
-    auto const& limits = snap_->cfg->limits;
-    watchdog_.set(slot::client_read, first ? limits.header_timeout : limits.idle_timeout);
-    client_buffer_.shrink_to_fit();
-    daemon_buffer_.shrink_to_fit();
-    release_buffers(stream_);
-    idle_ = true;
-    ++idle_periods_;
-    auto [ec] = co_await async_wait_readable(stream_, use_tuple);
-    idle_ = false;
-    co_return !ec && !closed_ && !draining_;
 }
 
 // Reads until a complete, well-formed head is in client_buffer_. Returns false when the
