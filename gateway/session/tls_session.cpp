@@ -31,23 +31,15 @@ handshake_failure classify(long verify, bool timed_out, bool had_cert) {
     }
 }
 
-// The verified chain, kept to re-check the connection when CAs, CRLs or time move on.
-struct peer_chain {
-    dockgate::x509_ptr leaf;
-    STACK_OF(X509) * chain = nullptr;
-    ~peer_chain() { sk_X509_pop_free(chain, X509_free); }
-};
-
+// Re-checks the connection's certificate chain when CAs, CRLs or time move on. The chain is read
+// from the connection's own SSL object when needed (it keeps it for as long as it lives, and
+// the check never outlives the session that owns both), so nothing is copied per connection.
 credential_check make_check(SSL* ssl) {
-    auto held = std::make_shared<peer_chain>();
-    if (X509* leaf = SSL_get1_peer_certificate(ssl))
-        held->leaf.reset(leaf);
-    if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
-        held->chain = X509_chain_up_ref(chain);
-    return [held](server::snapshot const& next) -> std::optional<std::string> {
+    return [ssl](server::snapshot const& next) -> std::optional<std::string> {
         if (!next.tls)
             return std::string("the TLS listener was removed");
-        return tls::reverify(*next.tls, held->leaf.get(), held->chain);
+        return tls::reverify(*next.tls, SSL_get0_peer_certificate(ssl),
+                             SSL_get_peer_cert_chain(ssl));
     };
 }
 
