@@ -233,33 +233,39 @@ private:
         }
     };
 
+    // After one SSL_read_ex/SSL_write_ex attempt: complete the operation, or wait until the
+    // socket can take the step OpenSSL needs (a TLS read may need a write, and the reverse) and
+    // attempt again.
+    template <class Self>
+    void advance(Self& self, bool& waited, int ret, std::size_t n, boost::system::error_code ec) {
+        bool const was_waited = waited;
+        if (ret == 1)
+            return finish(self, was_waited, ec, n);
+        waited = true;
+        switch (detail::classify(ssl_.get(), ret, ec)) {
+        case detail::step::done:
+            return finish(self, was_waited, ec, n);
+        case detail::step::want_read:
+            return socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
+        case detail::step::want_write:
+            return socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
+        case detail::step::failed:
+            return finish(self, was_waited, ec, std::size_t{0});
+        }
+    }
+
     struct read_op {
         tls_socket* s;
         boost::asio::mutable_buffer buffer;
         bool waited;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (ec)
-                return s->finish(self, waited, ec, std::size_t{0});
-            if (buffer.size() == 0)
+            if (ec || buffer.size() == 0)
                 return s->finish(self, waited, ec, std::size_t{0});
             ERR_clear_error();
             std::size_t n = 0;
             int const ret = SSL_read_ex(s->ssl_.get(), buffer.data(), buffer.size(), &n);
-            bool const was_waited = waited;
-            if (ret == 1)
-                return s->finish(self, was_waited, ec, n);
-            waited = true;
-            switch (detail::classify(s->ssl_.get(), ret, ec)) {
-            case detail::step::done:
-                return s->finish(self, was_waited, ec, n);
-            case detail::step::want_read:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
-            case detail::step::want_write:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
-            case detail::step::failed:
-                return s->finish(self, was_waited, ec, std::size_t{0});
-            }
+            s->advance(self, waited, ret, n, ec);
         }
     };
 
@@ -269,27 +275,12 @@ private:
         bool waited;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (ec)
-                return s->finish(self, waited, ec, std::size_t{0});
-            if (chunk.view.size() == 0)
+            if (ec || chunk.view.size() == 0)
                 return s->finish(self, waited, ec, std::size_t{0});
             ERR_clear_error();
             std::size_t n = 0;
             int const ret = SSL_write_ex(s->ssl_.get(), chunk.view.data(), chunk.view.size(), &n);
-            bool const was_waited = waited;
-            if (ret == 1)
-                return s->finish(self, was_waited, ec, n);
-            waited = true;
-            switch (detail::classify(s->ssl_.get(), ret, ec)) {
-            case detail::step::done:
-                return s->finish(self, was_waited, ec, n);
-            case detail::step::want_read:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
-            case detail::step::want_write:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
-            case detail::step::failed:
-                return s->finish(self, was_waited, ec, std::size_t{0});
-            }
+            s->advance(self, waited, ret, n, ec);
         }
     };
 

@@ -517,13 +517,24 @@ client_dir() {
 # Gateway
 # ---------------------------------------------------------------------------
 
-# write_gateway_head DIR PORT: DIR/dockgate.toml with only [gateway] (the test
-# daemon, audit.jsonl) and [listen.tls] on PORT, the server cert files copied
-# next to it; append the roles to it.
+# write_gateway_head DIR PORT [CA_DIR]: DIR/dockgate.toml with only [gateway] (the test
+# daemon, audit.jsonl) and [listen.tls] on PORT; append the roles to it. The TLS files are the
+# test PKI's server files copied next to it or, with CA_DIR, a dockgate-certs folder's ca.pem,
+# crl.pem and server files used in place.
 write_gateway_head() {
-  local dir="$1" port="$2"
+  local dir="$1" port="$2" ca_dir="${3:-}" tls
   mkdir -p "$dir"
-  cp "$PKI_DIR/server/ca.pem" "$PKI_DIR/server/server-cert.pem" "$PKI_DIR/server/server-key.pem" "$dir/"
+  if [[ -n "$ca_dir" ]]; then
+    tls="ca = \"$ca_dir/ca.pem\"
+cert = \"$ca_dir/server-cert.pem\"
+key = \"$ca_dir/server-key.pem\"
+crl = \"$ca_dir/crl.pem\""
+  else
+    cp "$PKI_DIR/server/ca.pem" "$PKI_DIR/server/server-cert.pem" "$PKI_DIR/server/server-key.pem" "$dir/"
+    tls='ca = "ca.pem"
+cert = "server-cert.pem"
+key = "server-key.pem"'
+  fi
   cat >"$dir/dockgate.toml" <<EOF
 [gateway]
 upstream = "unix://$DOCKER_SOCK"
@@ -532,11 +543,22 @@ workers = 2
 
 [listen.tls]
 address = "127.0.0.1:$port"
-ca = "ca.pem"
-cert = "server-cert.pem"
-key = "server-key.pem"
+$tls
 EOF
 }
+
+# use_certs_tool: CERTS (the dockgate-certs binary), CA (its state folder, WORK/pki) and PASS
+# (a passphrase file for the CA key). Then `certs ARGS` runs the tool on CA and
+# `signed COMMAND ARGS` runs a command that needs the CA key.
+use_certs_tool() {
+  CERTS="$IT_BUILD_DIR/bin/dockgate-certs"
+  [[ -x "$CERTS" ]] || fail "$CERTS not found: build the dockgate-certs target first"
+  CA="$WORK/pki"
+  PASS="$WORK/ca.pass"
+  (umask 077 && echo "integration test passphrase" >"$PASS")
+}
+certs() { "$CERTS" --dir "$CA" "$@"; }
+signed() { local c="$1"; shift; "$CERTS" "$c" --dir "$CA" --passphrase-file "$PASS" "$@"; }
 
 # write_gateway_config DIR PORT [EXTRA_TOML]: DIR/dockgate.toml for the issue's
 # example policy, with the server cert files copied next to it and referred to

@@ -10,13 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 it_init "$@"
 
-CERTS="$IT_BUILD_DIR/bin/dockgate-certs"
-[[ -x "$CERTS" ]] || fail "$CERTS not found: build the dockgate-certs target first"
-CA="$WORK/pki"
-PASS="$WORK/ca.pass"
-(umask 077 && echo "integration test passphrase" >"$PASS")
-certs() { "$CERTS" --dir "$CA" "$@"; }
-signed() { local c="$1"; shift; "$CERTS" "$c" --dir "$CA" --passphrase-file "$PASS" "$@"; }
+use_certs_tool
 
 # --- a CA and the gateway's certificate, straight from the tool
 assert_success "init: a new CA" -- signed init --name "IT Docker CA"
@@ -25,19 +19,8 @@ assert_eq 600 "$(stat -c %a "$CA/server-key.pem")" "server-key.pem is 0600"
 
 PORT="$(free_port)"
 GW_DIR="$WORK/gw"
-mkdir -p "$GW_DIR"
-cat >"$GW_DIR/dockgate.toml" <<EOF
-[gateway]
-upstream = "unix://$DOCKER_SOCK"
-audit_log = "audit.jsonl"
-workers = 2
-
-[listen.tls]
-address = "127.0.0.1:$PORT"
-ca = "$CA/ca.pem"
-cert = "$CA/server-cert.pem"
-key = "$CA/server-key.pem"
-crl = "$CA/crl.pem"
+write_gateway_head "$GW_DIR" "$PORT" "$CA"
+cat >>"$GW_DIR/dockgate.toml" <<EOF
 
 [roles.dev]
 subjects = ["group:developers"]

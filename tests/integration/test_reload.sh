@@ -11,13 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 it_init "$@"
 
-CERTS="$IT_BUILD_DIR/bin/dockgate-certs"
-[[ -x "$CERTS" ]] || fail "$CERTS not found: build the dockgate-certs target first"
-CA="$WORK/pki"
-PASS="$WORK/ca.pass"
-(umask 077 && echo "reload test passphrase" >"$PASS")
-certs() { "$CERTS" --dir "$CA" "$@"; }
-signed() { local c="$1"; shift; "$CERTS" "$c" --dir "$CA" --passphrase-file "$PASS" "$@"; }
+use_certs_tool
 
 assert_success "init a CA" -- signed init --name "Reload IT CA"
 assert_success "server certificate" -- signed server --dns localhost --ip 127.0.0.1
@@ -30,19 +24,8 @@ cp -r "$BOB" "$WORK/bob-old" # bob's first bundle: renew later writes over the f
 PORT="$(free_port)"
 ADMIN="$(free_port)"
 GW_DIR="$WORK/gw"
-mkdir -p "$GW_DIR"
-cat >"$GW_DIR/dockgate.toml" <<EOF
-[gateway]
-upstream = "unix://$DOCKER_SOCK"
-audit_log = "audit.jsonl"
-workers = 2
-
-[listen.tls]
-address = "127.0.0.1:$PORT"
-ca = "$CA/ca.pem"
-cert = "$CA/server-cert.pem"
-key = "$CA/server-key.pem"
-crl = "$CA/crl.pem"
+write_gateway_head "$GW_DIR" "$PORT" "$CA"
+cat >>"$GW_DIR/dockgate.toml" <<EOF
 
 [admin]
 address = "127.0.0.1:$ADMIN"
