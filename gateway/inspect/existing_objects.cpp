@@ -28,16 +28,6 @@ constexpr std::string_view reaching_fields[] = {"Privileged",     "CapAdd",
                                                 "Sysctls",        "Runtime",
                                                 "GroupAdd"};
 
-json_value to_judged(boost::json::object const& picked, inspect_result& out) {
-    auto parsed = parse_json(boost::json::serialize(picked));
-    if (auto* v = std::get_if<json_value>(&parsed))
-        return std::move(*v);
-    out.decision = inspect_result::verdict::deny;
-    out.detail.field = "the daemon's description";
-    out.detail.rule = "containers";
-    return {};
-}
-
 } // namespace
 
 inspect_result judge_existing_container(boost::json::value const& inspected,
@@ -58,10 +48,13 @@ inspect_result judge_existing_container(boost::json::value const& inspected,
         if (auto const* v = hc->as_object().if_contains(name); v != nullptr && !v->is_null())
             picked[name] = *v;
     }
-    auto judged = to_judged(picked, out);
-    if (j.done())
+    auto parsed = parse_json(boost::json::serialize(picked));
+    auto* judged = std::get_if<json_value>(&parsed);
+    if (judged == nullptr) {
+        j.deny("containers", "HostConfig", "the daemon's description could not be read");
         return out;
-    detail::judge_host_config(j, judged, "HostConfig");
+    }
+    detail::judge_host_config(j, *judged, "HostConfig");
     if (j.done())
         out.requirements.clear();
     return out;

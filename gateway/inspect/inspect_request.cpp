@@ -31,6 +31,8 @@ operation_entry const operations[] = {
     {"NetworkCreate", body_handling::buffer_json, {}},
     {"ServiceCreate", body_handling::buffer_json, {}},
     {"ServiceUpdate", body_handling::buffer_json, {}},
+    {"SecretCreate", body_handling::buffer_json, {}},
+    {"ConfigCreate", body_handling::buffer_json, {}},
     {"PluginPull", body_handling::buffer_json, {"remote", "name"}},
     {"PluginUpgrade", body_handling::buffer_json, {"remote"}},
     {"PluginSet", body_handling::buffer_json, {}},
@@ -313,6 +315,8 @@ void judge_body(judge& j, json_value& root) {
         judge_volume_create(j, root);
     else if (op == "NetworkCreate")
         judge_network_create(j, root);
+    else if (op == "SecretCreate" || op == "ConfigCreate")
+        detail::apply_owner_label(j, root, "Labels");
     else if (op == "ServiceCreate" || op == "ServiceUpdate") {
         detail::judge_service_spec(j, root);
         detail::apply_service_mutations(j, root);

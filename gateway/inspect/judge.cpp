@@ -178,7 +178,8 @@ std::string_view operation_action(std::string_view operation) noexcept {
         {"ImageCreate", "pull an image"},          {"ImageBuild", "build an image"},
         {"ServiceCreate", "create a service"},     {"ServiceUpdate", "update a service"},
         {"PluginPull", "install a plugin"},        {"PluginUpgrade", "upgrade a plugin"},
-        {"PluginSet", "configure a plugin"},       {"PluginCreate", "create a plugin"},
+        {"PluginSet", "configure a plugin"},       {"SecretCreate", "create a secret"},
+        {"ConfigCreate", "create a config"},       {"PluginCreate", "create a plugin"},
     };
     for (auto const& e : actions) {
         if (e.operation == operation)

@@ -6,12 +6,13 @@
 
 #include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/judge.hpp"
+#include "gateway/inspect/ownership.hpp"
 
 namespace dockgate::inspect::detail {
 
 namespace {
 
-constexpr std::string_view owner_label = "dockgate.owner";
+constexpr std::string_view owner_label = owner_label_key;
 
 // parent[name] as an object or array, created when absent or null.
 json_value& ensure(json_value& parent, std::string_view name, json_kind kind) {

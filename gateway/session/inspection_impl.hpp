@@ -112,9 +112,8 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     if (depth > max_existing_depth)
         co_return std::string("containers and volumes nested too deeply to judge");
     auto const prefix = version.empty() ? std::string() : "/v" + version;
-    auto const owned = [&](boost::json::value const* labels) {
-        return labels != nullptr && labels->is_object() &&
-               detail::json_string(labels->as_object().if_contains("dockgate.owner")) == who_.user;
+    auto const owned = [&](inspect::owned_kind k, boost::json::value const& inspected) {
+        return inspect::read_owned_object(k, inspected, who_.user);
     };
     switch (need.kind) {
     case kind::image_user_non_root:
@@ -155,7 +154,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
         if (status != 200)
             co_return std::string("no such container");
         if (need.kind == kind::container_owned) {
-            if (!owned(detail::at_path(ctr, {"Config", "Labels"})))
+            if (!owned(inspect::owned_kind::container, ctr).owned)
                 co_return std::string("the container is not yours");
             auto const* privileged = detail::at_path(ctr, {"HostConfig", "Privileged"});
             if (privileged != nullptr && privileged->is_bool() && privileged->as_bool())
@@ -193,9 +192,8 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
         auto const driver = detail::json_string(detail::at_path(net, {"Driver"}));
         if (driver == "host")
             co_return std::string("it is the host's network");
-        auto const name = detail::json_string(detail::at_path(net, {"Name"}));
-        if (role.constraints.ownership && name != "bridge" && name != "none" &&
-            !owned(detail::at_path(net, {"Labels"})))
+        if (auto const mine = owned(inspect::owned_kind::network, net);
+            role.constraints.ownership && !mine.owned && !mine.shared)
             co_return std::string("the network is not yours");
         co_return std::string();
     }
@@ -237,7 +235,7 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
             co_return co_await check_existing("the volume",
                                               inspect::judge_existing_volume(vol, role, who_.user),
                                               role, version, depth);
-        if (!owned(detail::at_path(vol, {"Labels"})))
+        if (!owned(inspect::owned_kind::volume, vol).owned)
             co_return std::string("the volume is not yours");
         co_return std::string();
     }

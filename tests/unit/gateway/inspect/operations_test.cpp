@@ -294,5 +294,25 @@ TEST(build, ownership_labels_the_image_through_the_query) {
     EXPECT_FALSE(test::run(build({{"t", "x"}}), test::developer_role()).forward_query);
 }
 
+TEST(secret_and_config, ownership_labels_what_is_created) {
+    auto role = test::unconstrained_role();
+    role.constraints.ownership = true;
+    for (auto const* op : {"SecretCreate", "ConfigCreate"}) {
+        auto const labelled =
+            test::run(test::with_owner_label(
+                          test::make(op, R"({"Name":"s","Data":"aGk=","Labels":{"a":"b"}})")),
+                      role);
+        ASSERT_TRUE(labelled.allowed()) << op << ": " << labelled.detail.message;
+        EXPECT_EQ(labelled.forward_body,
+                  R"({"Name":"s","Data":"aGk=","Labels":{"a":"b","dockgate.owner":"alice"}})")
+            << op;
+        auto const forged = test::run(test::with_owner_label(test::make(
+                                          op, R"({"Name":"s","Labels":{"dockgate.owner":"bob"}})")),
+                                      role);
+        EXPECT_EQ(forged.decision, inspect_result::verdict::deny) << op;
+        EXPECT_EQ(forged.detail.rule, "roles.operator.ownership") << op;
+    }
+}
+
 } // namespace
 } // namespace dockgate::inspect
