@@ -138,6 +138,7 @@ private:
     bool idle_ = false;              // parked between requests
     std::uint64_t idle_periods_ = 0; // how often the session went idle; for sweep_upstream
     std::uint64_t swept_at_ = 0;     // idle_periods_ at the previous sweep
+    int requirements_left_ = 0;      // the body policy's lookup budget for the current request
     bool draining_ = false;          // finish the current request, then close
     bool closed_ = false;
 };

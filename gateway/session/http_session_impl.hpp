@@ -35,6 +35,9 @@ inline constexpr std::uint64_t refused_body_limit = 1024 * 1024;
 // How many existing containers and volumes one requirement may lead through (a container
 // joining one that joins another ...) before the request is refused.
 inline constexpr int max_existing_depth = 4;
+// How many requirements (each usually one daemon lookup) one request may need before it is
+// refused: objects that join or mount others could otherwise fan out without bound.
+inline constexpr int max_requirements_per_request = 64;
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 

@@ -111,6 +111,9 @@ http_session<Stream>::check_requirement(inspect::requirement const& need, config
     using kind = inspect::requirement_kind;
     if (depth > max_existing_depth)
         co_return std::string("containers and volumes nested too deeply to judge");
+    if (requirements_left_-- <= 0)
+        co_return "more than " + std::to_string(max_requirements_per_request) +
+            " containers, volumes, networks and images to look up for one request";
     auto const prefix = version.empty() ? std::string() : "/v" + version;
     auto const owned = [&](inspect::owned_kind k, boost::json::value const& inspected) {
         return inspect::read_owned_object(k, inspected, who_.user);
@@ -319,6 +322,7 @@ http_session<Stream>::apply_constraints(exchange& x, http::canonical_target& tar
     ireq.user = who_.user;
 
     std::optional<inspect::inspect_result> refusal;
+    requirements_left_ = max_requirements_per_request;
     for (auto const* role : candidates) {
         ireq.add_owner_label = role->constraints.ownership;
         auto result = inspect::inspect_request(ireq, *role);

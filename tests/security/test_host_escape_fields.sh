@@ -222,6 +222,12 @@ ctr_hc 403 containers.bind_sources        volfrom-root       "\"VolumesFrom\":[\
 ctr_hc 403 containers.bind_sources        volfrom-root-ro    "\"VolumesFrom\":[\"$ROOT:ro\"]"
 ctr_hc 403 containers.bind_sources        volfrom-priv       "\"VolumesFrom\":[\"$OWNED_PRIV\"]"
 ctr_hc 201 -                              volfrom-owned      "\"VolumesFrom\":[\"$OWNED:ro\"]"
+# Each container named is looked up (and what it names in turn): one request may not need more
+# than 64 lookups, so a fan-out of references is refused rather than followed.
+many="$(printf '"%s:ro",' $(for _ in $(seq 1 70); do echo "$OWNED"; done))"
+ctr_hc 403 containers.bind_sources        volfrom-fanout     "\"VolumesFrom\":[${many%,}]"
+assert_contains "$(reply)" "more than 64 containers, volumes, networks and images to look up" \
+  "ContainerCreate volfrom-fanout: the refusal says why"
 # Namespaces
 ctr_hc 403 containers.host_namespaces     net-host           '"NetworkMode":"host"'
 ctr_hc 403 containers.host_namespaces     net-host-id        "\"NetworkMode\":\"$HOST_NET\""
