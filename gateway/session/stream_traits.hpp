@@ -50,7 +50,7 @@ auto async_wait_readable(unix_stream& s, Token&& token) {
 /// buffer after a read that found nothing, ~17 KiB per idle connection); keeps them when data
 /// is pending in them.
 inline void release_buffers(tls_stream& s) {
-    SSL_free_buffers(s.native_handle());
+    s.release_buffers();
 }
 inline void release_buffers(unix_stream&) {}
 

@@ -103,11 +103,10 @@ load_crls(X509_STORE* store, std::vector<x509_ptr> const& cas, std::filesystem::
 
 } // namespace
 
-std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls) {
+std::unique_ptr<SSL_CTX, ssl_ctx_deleter> new_server_context() {
     ERR_clear_error();
-    auto material = std::make_shared<tls_material>();
-    material->ctx.reset(SSL_CTX_new(TLS_server_method()));
-    SSL_CTX* native = material->ctx.get();
+    std::unique_ptr<SSL_CTX, ssl_ctx_deleter> ctx(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX* native = ctx.get();
     if (native == nullptr)
         throw std::runtime_error("TLS: cannot create a context: " + openssl_error());
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
@@ -135,7 +134,13 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
         throw std::runtime_error("TLS: TLS 1.3 suites rejected: " + openssl_error());
     if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1)
         throw std::runtime_error("TLS: cipher list rejected: " + openssl_error());
+    return ctx;
+}
 
+std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls) {
+    auto material = std::make_shared<tls_material>();
+    material->ctx = new_server_context();
+    SSL_CTX* native = material->ctx.get();
     if (SSL_CTX_use_certificate_chain_file(native, tls.cert.c_str()) != 1)
         fail("listen.tls.cert: cannot load the certificate chain", tls.cert);
     if (SSL_CTX_use_PrivateKey_file(native, tls.key.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -33,6 +33,11 @@ struct tls_material {
     bool checks_revocation = false;
 };
 
+/// A server context with the protocol settings of every dockgate TLS listener (versions,
+/// suites, no resumption, partial writes, read-ahead, a bare FIN read as EOF) and no
+/// certificates, key or client verification yet.
+std::unique_ptr<SSL_CTX, ssl_ctx_deleter> new_server_context();
+
 /// TLS 1.2 and 1.3 only, ECDHE with AEAD suites, a verified client certificate required
 /// (issued by a CA in `ca`, valid now, usable for clientAuth, not revoked by a CRL in `crl`
 /// when one is configured: then every CA in the bundle needs its CRL there), server chain and

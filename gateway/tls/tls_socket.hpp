@@ -2,9 +2,16 @@
 // A TLS stream that drives OpenSSL directly on the non-blocking socket and waits for readiness
 // with Asio, instead of asio::ssl::stream's memory-BIO engine. Why: the engine keeps four
 // ~17 KiB buffers per connection (its own two plus a BIO pair) and copies every byte through
-// them; here OpenSSL reads and writes the socket itself and, with SSL_MODE_RELEASE_BUFFERS, an
-// idle connection holds only OpenSSL's session state. 10,000 idle keep-alive clients is a
-// normal load for a gateway.
+// them; here OpenSSL reads the socket itself and, with SSL_MODE_RELEASE_BUFFERS, an idle
+// connection holds only OpenSSL's session state. 10,000 idle keep-alive clients is a normal
+// load for a gateway.
+//
+// Writes go the other way round: OpenSSL's records collect in an outbox that each operation
+// sends with one send(2) before it completes. A 64 KiB write is four records; sent one by one
+// they cost four trips through the TCP stack and can wake the peer four times, which is most
+// of what a stream costs on loopback and virtual machines. The outbox is empty whenever no
+// operation is running, so nothing is held back, and it is given back while the connection
+// is idle.
 //
 // Contract: models Asio's AsyncReadStream and AsyncWriteStream for one reader and one writer
 // at a time (they may be outstanding together, as in a two-way relay); all operations run on
@@ -17,12 +24,14 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <sys/socket.h>
 #include <vector>
 
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -62,6 +71,78 @@ inline step classify(SSL* ssl, int ret, boost::system::error_code& ec) {
     }
 }
 
+// What the connection's BIO works on: the socket for reading, the outbox for writing.
+struct wire {
+    int fd = -1;
+    bool eof = false;      // recv(2) returned 0: BIO_eof() tells OpenSSL the peer closed TCP
+    std::vector<char> out; // encrypted records not yet sent
+    std::size_t sent = 0;  // how much of `out` is already on the socket
+    std::size_t pending() const noexcept { return out.size() - sent; }
+};
+
+inline int wire_read(BIO* bio, char* data, std::size_t size, std::size_t* got) {
+    auto* w = static_cast<wire*>(BIO_get_data(bio));
+    BIO_clear_retry_flags(bio);
+    for (;;) {
+        ssize_t const n = ::recv(w->fd, data, size, 0);
+        if (n > 0) {
+            *got = static_cast<std::size_t>(n);
+            return 1;
+        }
+        if (n == 0) {
+            w->eof = true;
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            BIO_set_retry_read(bio);
+        return 0; // errno stays for SSL_ERROR_SYSCALL
+    }
+}
+
+inline int wire_write(BIO* bio, char const* data, std::size_t size, std::size_t* put) {
+    auto* w = static_cast<wire*>(BIO_get_data(bio));
+    BIO_clear_retry_flags(bio);
+    w->out.insert(w->out.end(), data, data + size);
+    *put = size;
+    return 1;
+}
+
+inline long wire_ctrl(BIO* bio, int cmd, long num, void*) {
+    auto* w = static_cast<wire*>(BIO_get_data(bio));
+    switch (cmd) {
+    case BIO_CTRL_EOF:
+        return w->eof ? 1 : 0;
+    case BIO_CTRL_FLUSH: // records are sent by the operation that made them
+        return 1;
+    case BIO_CTRL_WPENDING:
+        return static_cast<long>(w->pending());
+    case BIO_CTRL_GET_CLOSE:
+        return BIO_get_shutdown(bio);
+    case BIO_CTRL_SET_CLOSE:
+        BIO_set_shutdown(bio, static_cast<int>(num));
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+inline BIO_METHOD const* wire_method() {
+    static BIO_METHOD* const method = [] {
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "dockgate wire");
+        if (!m || BIO_meth_set_read_ex(m, wire_read) != 1 ||
+            BIO_meth_set_write_ex(m, wire_write) != 1 || BIO_meth_set_ctrl(m, wire_ctrl) != 1 ||
+            BIO_meth_set_create(m, [](BIO* b) {
+                BIO_set_init(b, 1);
+                return 1;
+            }) != 1)
+            throw std::bad_alloc();
+        return m;
+    }();
+    return method;
+}
+
 } // namespace detail
 
 class tls_socket {
@@ -72,12 +153,18 @@ public:
     /// Takes an accepted socket; the SSL object is created from `ctx` (which it references).
     tls_socket(boost::asio::ip::tcp::socket socket, SSL_CTX* ctx)
         : socket_(std::move(socket))
-        , ssl_(SSL_new(ctx)) {
+        , ssl_(SSL_new(ctx))
+        , wire_(std::make_unique<detail::wire>()) {
         if (!ssl_)
             throw std::bad_alloc();
         boost::system::error_code ec;
         socket_.non_blocking(true, ec);
-        SSL_set_fd(ssl_.get(), static_cast<int>(socket_.native_handle()));
+        wire_->fd = static_cast<int>(socket_.native_handle());
+        BIO* bio = BIO_new(detail::wire_method());
+        if (!bio)
+            throw std::bad_alloc();
+        BIO_set_data(bio, wire_.get());
+        SSL_set_bio(ssl_.get(), bio, bio); // one BIO both ways, owned by the SSL object
         SSL_set_accept_state(ssl_.get());
     }
 
@@ -93,7 +180,7 @@ public:
     template <class Token>
     auto async_handshake(Token&& token) {
         return boost::asio::async_compose<Token, void(boost::system::error_code)>(
-            handshake_op{this, false}, token, socket_);
+            handshake_op{this, {}}, token, socket_);
     }
 
     /// Completes when decrypted data is pending or the socket is readable; holds no buffer.
@@ -124,13 +211,13 @@ public:
             }
         }
         return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-            read_op{this, first, false}, token, socket_);
+            read_op{this, first, {}}, token, socket_);
     }
 
     template <class ConstBuffers, class Token>
     auto async_write_some(ConstBuffers const& buffers, Token&& token) {
         return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-            write_op{this, flatten(buffers), false}, token, socket_);
+            write_op{this, flatten(buffers), progress::for_write()}, token, socket_);
     }
 
     /// Without consuming anything: 1 when application data is waiting, 0 when the peer closed
@@ -140,9 +227,10 @@ public:
         char c;
         std::size_t n = 0;
         int const ret = SSL_peek_ex(ssl_.get(), &c, 1, &n);
+        boost::system::error_code ec;
+        (void)send_out(ec); // anything the read made OpenSSL answer
         if (ret == 1)
             return 1;
-        boost::system::error_code ec;
         switch (detail::classify(ssl_.get(), ret, ec)) {
         case detail::step::want_read:
         case detail::step::want_write:
@@ -152,12 +240,23 @@ public:
         }
     }
 
-    /// Queues close_notify if the connection is still healthy; never waits for the peer's.
+    /// Sends close_notify if the connection is still healthy and the socket takes it now;
+    /// never waits, neither for the socket nor for the peer's close_notify.
     void send_close_notify() noexcept {
         if (!failed_ && SSL_is_init_finished(ssl_.get()) == 1) {
             ERR_clear_error();
             (void)SSL_shutdown(ssl_.get());
+            boost::system::error_code ec;
+            (void)send_out(ec);
         }
+    }
+
+    /// While the connection is idle: gives back OpenSSL's record buffers (kept if data is
+    /// pending in them) and the outbox (always empty between operations).
+    void release_buffers() noexcept {
+        SSL_free_buffers(ssl_.get());
+        if (wire_->pending() == 0)
+            std::vector<char>().swap(wire_->out);
     }
 
 private:
@@ -210,83 +309,191 @@ private:
             ex, [self = std::move(self), ec, args...]() mutable { self.complete(ec, args...); });
     }
 
-    struct handshake_op {
-        tls_socket* s;
-        bool waited;
-        template <class Self>
-        void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (ec)
-                return s->finish(self, waited, ec);
-            ERR_clear_error();
-            int const ret = SSL_do_handshake(s->ssl_.get());
-            waited = true;
-            switch (detail::classify(s->ssl_.get(), ret, ec)) {
-            case detail::step::done:
-                return s->finish(self, true, ec);
-            case detail::step::want_read:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
-            case detail::step::want_write:
-                return s->socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
-            case detail::step::failed:
-                return s->finish(self, true, ec);
+    // Sends the outbox. done: it is empty; want_write: the socket is full; failed: `ec` says
+    // why. Uses the socket's current descriptor, so nothing is sent after a close.
+    detail::step send_out(boost::system::error_code& ec) noexcept {
+        auto& w = *wire_;
+        while (w.pending() > 0) {
+            if (!socket_.is_open()) {
+                ec = boost::asio::error::bad_descriptor;
+                return detail::step::failed;
             }
+            ssize_t const n =
+                ::send(socket_.native_handle(), w.out.data() + w.sent, w.pending(), MSG_NOSIGNAL);
+            if (n >= 0) {
+                w.sent += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return detail::step::want_write;
+            ec = boost::system::error_code(errno, boost::system::system_category());
+            return detail::step::failed;
+        }
+        w.out.clear();
+        w.sent = 0;
+        return detail::step::done;
+    }
+
+    // Where an operation stands between its passes.
+    struct progress {
+        bool waited = false;  // it has waited once: completing is no longer inside the initiation
+        bool settled = false; // the SSL call has its result; what may be left is sending
+        std::size_t n = 0;
+        boost::system::error_code ec;
+        bool write = false; // a write operation: writing_ is set while it runs
+
+        static progress for_write() noexcept {
+            progress p;
+            p.write = true;
+            return p;
         }
     };
 
-    // After one SSL_read_ex/SSL_write_ex attempt: complete the operation, or wait until the
-    // socket can take the step OpenSSL needs (a TLS read may need a write, and the reverse) and
-    // attempt again.
-    template <class Self>
-    void advance(Self& self, bool& waited, int ret, std::size_t n, boost::system::error_code ec) {
-        bool const was_waited = waited;
-        if (ret == 1)
-            return finish(self, was_waited, ec, n);
-        waited = true;
-        switch (detail::classify(ssl_.get(), ret, ec)) {
-        case detail::step::done:
-            return finish(self, was_waited, ec, n);
-        case detail::step::want_read:
-            return socket_.async_wait(boost::asio::socket_base::wait_read, std::move(self));
-        case detail::step::want_write:
-            return socket_.async_wait(boost::asio::socket_base::wait_write, std::move(self));
-        case detail::step::failed:
-            return finish(self, was_waited, ec, std::size_t{0});
+    // One pass of an operation. Unless the result is in, `attempt(n)` makes the SSL call and
+    // returns its result. Then what OpenSSL queued is sent, and the operation completes or waits:
+    // for writability while its records are queued, for readability while OpenSSL needs input.
+    // `flush` says whether the operation owns the outbox: a read that runs beside a write
+    // leaves the records to the write, so a peer that does not read cannot stop this side from
+    // reading (the write sends whatever the read queued, too).
+    template <bool WithSize, class Self, class Attempt>
+    void pass(Self& self, progress& p, boost::system::error_code ec, bool flush,
+              Attempt&& attempt) {
+        if (!ec && !socket_.is_open())
+            ec = boost::asio::error::bad_descriptor;
+        if (ec) {
+            p.settled = true;
+            p.ec = ec;
+            p.n = 0;
+            return complete<WithSize>(self, p);
         }
+        bool need_write = false;
+        if (!p.settled) {
+            ERR_clear_error();
+            std::size_t n = 0;
+            int const ret = attempt(n);
+            switch (ret == 1 ? detail::step::done : detail::classify(ssl_.get(), ret, p.ec)) {
+            case detail::step::done:
+                p.settled = true;
+                p.n = n;
+                break;
+            case detail::step::want_read:
+                break;
+            case detail::step::want_write: // not from this BIO, which never refuses a write
+                need_write = true;
+                break;
+            case detail::step::failed:
+                p.settled = true;
+                p.n = 0;
+                break;
+            }
+        }
+        boost::system::error_code send_ec;
+        switch (send_out(send_ec)) {
+        case detail::step::want_write:
+            need_write = need_write || (flush && !p.ec);
+            break;
+        case detail::step::failed:
+            if (flush && !p.ec) {
+                p.settled = true;
+                p.ec = send_ec;
+                p.n = 0;
+            }
+            break;
+        default:
+            break;
+        }
+        if (need_write || !p.settled) {
+            p.waited = true;
+            return socket_.async_wait(need_write ? boost::asio::socket_base::wait_write
+                                                 : boost::asio::socket_base::wait_read,
+                                      std::move(self));
+        }
+        complete<WithSize>(self, p);
     }
+
+    template <bool WithSize, class Self>
+    void complete(Self& self, progress const& p) {
+        if (p.write)
+            writing_ = false;
+        if constexpr (WithSize)
+            finish(self, p.waited, p.ec, p.n);
+        else
+            finish(self, p.waited, p.ec);
+    }
+
+    struct handshake_op {
+        tls_socket* s;
+        progress p;
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec = {}) {
+            s->pass<false>(self, p, ec, true,
+                           [this](std::size_t&) { return SSL_do_handshake(s->ssl_.get()); });
+        }
+    };
 
     struct read_op {
         tls_socket* s;
         boost::asio::mutable_buffer buffer;
-        bool waited;
+        progress p;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (ec || buffer.size() == 0)
-                return s->finish(self, waited, ec, std::size_t{0});
-            ERR_clear_error();
-            std::size_t n = 0;
-            int const ret = SSL_read_ex(s->ssl_.get(), buffer.data(), buffer.size(), &n);
-            s->advance(self, waited, ret, n, ec);
+            if (buffer.size() == 0 && !ec)
+                return s->finish(self, p.waited, ec, std::size_t{0});
+            s->pass<true>(self, p, ec, !s->writing_, [this](std::size_t& n) {
+                return SSL_read_ex(s->ssl_.get(), buffer.data(), buffer.size(), &n);
+            });
         }
     };
+
+    // Up to this much plaintext becomes records in one write_some, sent with one send(2).
+    static constexpr std::size_t write_batch = 64 * 1024;
 
     struct write_op {
         tls_socket* s;
         write_chunk chunk;
-        bool waited;
+        progress p;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (ec || chunk.view.size() == 0)
-                return s->finish(self, waited, ec, std::size_t{0});
-            ERR_clear_error();
-            std::size_t n = 0;
-            int const ret = SSL_write_ex(s->ssl_.get(), chunk.view.data(), chunk.view.size(), &n);
-            s->advance(self, waited, ret, n, ec);
+            if (chunk.view.size() == 0 && !ec)
+                return s->finish(self, p.waited, ec, std::size_t{0});
+            s->writing_ = true;
+            s->pass<true>(self, p, ec, true,
+                          [this](std::size_t& n) { return s->encrypt(chunk, n); });
         }
     };
 
+    // Turns up to write_batch bytes of `chunk` into records in the outbox (OpenSSL writes one
+    // record per call in partial-write mode). What was taken counts even if a later call fails;
+    // the failure then shows on the next write.
+    int encrypt(write_chunk const& chunk, std::size_t& taken) {
+        auto const* data = static_cast<char const*>(chunk.view.data());
+        std::size_t const want = std::min(chunk.view.size(), write_batch);
+        auto& out = wire_->out;
+        std::size_t const records = want / (16 * 1024) + 1;
+        out.reserve(out.size() + want + records * record_overhead);
+        int ret = 1;
+        taken = 0;
+        while (taken < want) {
+            std::size_t n = 0;
+            ret = SSL_write_ex(ssl_.get(), data + taken, want - taken, &n);
+            if (ret != 1)
+                break;
+            taken += n;
+        }
+        return taken > 0 ? 1 : ret;
+    }
+
+    // Header, content type and tag of a TLS 1.3 record, or header, explicit nonce and tag of a
+    // TLS 1.2 AEAD record, rounded up.
+    static constexpr std::size_t record_overhead = 64;
+
     boost::asio::ip::tcp::socket socket_;
     std::unique_ptr<SSL, detail::ssl_deleter> ssl_;
+    std::unique_ptr<detail::wire> wire_; // the BIO's state; on the heap, so moves keep it put
     bool failed_ = false;
+    bool writing_ = false; // a write operation is outstanding
 };
 
 } // namespace dockgate::tls
