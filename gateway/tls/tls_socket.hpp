@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <vector>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -217,7 +218,7 @@ public:
     template <class ConstBuffers, class Token>
     auto async_write_some(ConstBuffers const& buffers, Token&& token) {
         return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-            write_op{this, flatten(buffers), progress::for_write()}, token, socket_);
+            write_op<ConstBuffers>{this, buffers, progress::for_write()}, token, socket_);
     }
 
     /// Without consuming anything: 1 when application data is waiting, 0 when the peer closed
@@ -260,41 +261,6 @@ public:
     }
 
 private:
-    // What one write_some sends: one buffer, or several small ones gathered so that an HTTP
-    // head (many small pieces) becomes one TLS record, not one record per piece.
-    struct write_chunk {
-        boost::asio::const_buffer view;
-        std::shared_ptr<std::vector<char>> gathered; // owns `view` when gathered
-    };
-
-    static constexpr std::size_t gather_limit = 16 * 1024;
-
-    template <class ConstBuffers>
-    static write_chunk flatten(ConstBuffers const& buffers) {
-        auto it = boost::asio::buffer_sequence_begin(buffers);
-        auto const end = boost::asio::buffer_sequence_end(buffers);
-        while (it != end && boost::asio::const_buffer(*it).size() == 0)
-            ++it;
-        if (it == end)
-            return {};
-        boost::asio::const_buffer const first(*it);
-        auto next = it;
-        ++next;
-        while (next != end && boost::asio::const_buffer(*next).size() == 0)
-            ++next;
-        if (next == end || first.size() >= gather_limit)
-            return {first, nullptr};
-        auto gathered = std::make_shared<std::vector<char>>();
-        gathered->reserve(gather_limit);
-        for (; it != end && gathered->size() < gather_limit; ++it) {
-            boost::asio::const_buffer const b(*it);
-            auto const take = std::min(b.size(), gather_limit - gathered->size());
-            auto const* p = static_cast<char const*>(b.data());
-            gathered->insert(gathered->end(), p, p + take);
-        }
-        return {boost::asio::buffer(*gathered), gathered};
-    }
-
     template <class Self, class... Args>
     void finish(Self& self, bool posted, boost::system::error_code ec, Args... args) {
         if (ec && ec != boost::asio::error::eof)
@@ -447,41 +413,79 @@ private:
         }
     };
 
-    // Up to this much plaintext becomes records in one write_some, sent with one send(2).
+    // Up to this much plaintext becomes records in one write_some, sent with one send(2): a
+    // relay buffer, or a chunk of a chunked body with its size line and CRLF.
     static constexpr std::size_t write_batch = 64 * 1024;
 
+    template <class ConstBuffers>
     struct write_op {
         tls_socket* s;
-        write_chunk chunk;
+        ConstBuffers buffers; // the caller keeps the memory valid until completion
         progress p;
         template <class Self>
         void operator()(Self& self, boost::system::error_code ec = {}) {
-            if (chunk.view.size() == 0 && !ec)
+            if (boost::asio::buffer_size(buffers) == 0 && !ec)
                 return s->finish(self, p.waited, ec, std::size_t{0});
             s->writing_ = true;
             s->pass<true>(self, p, ec, true,
-                          [this](std::size_t& n) { return s->encrypt(chunk, n); });
+                          [this](std::size_t& n) { return s->encrypt(buffers, n); });
         }
     };
 
-    // Turns up to write_batch bytes of `chunk` into records in the outbox (OpenSSL writes one
-    // record per call in partial-write mode). What was taken counts even if a later call fails;
-    // the failure then shows on the next write.
-    int encrypt(write_chunk const& chunk, std::size_t& taken) {
-        auto const* data = static_cast<char const*>(chunk.view.data());
-        std::size_t const want = std::min(chunk.view.size(), write_batch);
-        auto& out = wire_->out;
-        std::size_t const records = want / (16 * 1024) + 1;
-        out.reserve(out.size() + want + records * record_overhead);
+    // Pieces smaller than this are gathered (an HTTP head is dozens of them) so that they
+    // become one record instead of one each; larger ones are encrypted where they are.
+    static constexpr std::size_t gather_below = 1024;
+    static constexpr std::size_t max_record = 16 * 1024;
+
+    // Turns up to write_batch bytes from the front of `buffers` into records in the outbox
+    // (OpenSSL writes one record per call in partial-write mode). `taken` is how much of the
+    // sequence went into records; what was taken counts even if a later call fails, and the
+    // failure then shows on the next write.
+    template <class ConstBuffers>
+    int encrypt(ConstBuffers const& buffers, std::size_t& taken) {
+        std::size_t const want = std::min(boost::asio::buffer_size(buffers), write_batch);
+        wire_->out.reserve(wire_->out.size() + want + (want / max_record + 2) * record_overhead);
+        std::array<char, max_record> stage;
+        std::size_t staged = 0;
         int ret = 1;
         taken = 0;
-        while (taken < want) {
-            std::size_t n = 0;
-            ret = SSL_write_ex(ssl_.get(), data + taken, want - taken, &n);
-            if (ret != 1)
-                break;
-            taken += n;
+        auto seal = [&](char const* data, std::size_t size) {
+            for (std::size_t done = 0; done < size;) {
+                std::size_t n = 0;
+                ret = SSL_write_ex(ssl_.get(), data + done, size - done, &n);
+                if (ret != 1)
+                    return false;
+                done += n;
+                taken += n;
+            }
+            return true;
+        };
+        auto seal_stage = [&] {
+            bool const ok = seal(stage.data(), staged);
+            staged = 0;
+            return ok;
+        };
+        bool ok = true;
+        for (auto it = boost::asio::buffer_sequence_begin(buffers);
+             ok && it != boost::asio::buffer_sequence_end(buffers) && taken + staged < want; ++it) {
+            boost::asio::const_buffer const b(*it);
+            std::size_t const size = std::min(b.size(), want - taken - staged);
+            auto const* data = static_cast<char const*>(b.data());
+            if (size == 0)
+                continue;
+            if (size < gather_below) {
+                if (staged + size > stage.size())
+                    ok = seal_stage();
+                if (ok) {
+                    std::memcpy(stage.data() + staged, data, size);
+                    staged += size;
+                }
+            } else {
+                ok = seal_stage() && seal(data, size);
+            }
         }
+        if (ok && staged > 0)
+            seal_stage();
         return taken > 0 ? 1 : ret;
     }
 

@@ -181,6 +181,50 @@ TEST_F(TlsSocket, WriteSomeTakesAWholeBatchAndBytesArriveIntact) {
     }
 }
 
+// A head is dozens of small pieces: they share one record (the peer's first read returns all
+// of them). A chunk of a chunked body (size line, data, CRLF) goes out in one write_some.
+TEST_F(TlsSocket, SmallPiecesShareARecordAndAWholeChunkIsOneWrite) {
+    auto server = accept();
+    client c(port_, TLS1_3_VERSION, 0);
+    ASSERT_TRUE(c.handshake());
+    auto s = server.get();
+
+    std::vector<std::string> head;
+    std::string joined;
+    for (int i = 0; i < 40; ++i) {
+        head.push_back("X-Field-" + std::to_string(i) + ": value\r\n");
+        joined += head.back();
+    }
+    std::vector<asio::const_buffer> pieces;
+    for (auto const& h : head)
+        pieces.push_back(asio::buffer(h));
+    auto first = on_io([&]() -> asio::awaitable<std::size_t> {
+        auto [ec, n] = co_await s->async_write_some(pieces, use_tuple);
+        co_return ec ? 0 : n;
+    });
+    EXPECT_EQ(first.get(), joined.size());
+    std::vector<char> record(64 * 1024);
+    std::size_t n = 0;
+    ASSERT_EQ(SSL_read_ex(c.ssl, record.data(), record.size(), &n), 1);
+    EXPECT_EQ(std::string(record.data(), n), joined) << "the pieces arrived in separate records";
+
+    auto const body = pattern(60000);
+    std::string const size_line = "ea60\r\n", crlf = "\r\n";
+    std::vector<asio::const_buffer> chunk{asio::buffer(size_line), asio::buffer(body),
+                                          asio::buffer(crlf)};
+    auto second = on_io([&]() -> asio::awaitable<std::size_t> {
+        auto [ec, k] = co_await s->async_write_some(chunk, use_tuple);
+        co_return ec ? 0 : k;
+    });
+    std::size_t const total = size_line.size() + body.size() + crlf.size();
+    EXPECT_EQ(second.get(), total);
+    auto const got = c.read_exactly(total);
+    std::vector<char> expected(size_line.begin(), size_line.end());
+    expected.insert(expected.end(), body.begin(), body.end());
+    expected.insert(expected.end(), crlf.begin(), crlf.end());
+    EXPECT_TRUE(got == expected);
+}
+
 // The docker CLI ends hijacked streams with a TCP half-close and no close_notify: the data
 // before it is delivered, then the read reports EOF, not a TLS error.
 TEST_F(TlsSocket, BareFinAfterDataReadsAsEof) {
