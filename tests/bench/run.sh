@@ -332,7 +332,9 @@ EOF
 start stunnel stunnel4 "$TMP/stunnel/stunnel.conf"
 STUNNEL_PID=$LAST_PID
 
-# haproxy_config PORT_DOCKER PORT_NGINX MAXCONN
+# haproxy_config PORT_DOCKER PORT_NGINX MAXCONN [PORT_PLAIN]
+# PORT_PLAIN: a plaintext TCP frontend (mode tcp: no TLS, no HTTP) to dockerd's socket, the
+# least work any second hop can do; its row shows what the hop alone costs on this machine.
 haproxy_config() {
   cat <<EOF
 global
@@ -361,10 +363,21 @@ backend blob
   server n $NSOCK
 EOF
   fi
+  if [[ -n "${4:-}" ]]; then
+    cat <<EOF
+frontend plain
+  mode tcp
+  bind 127.0.0.1:$4
+  default_backend plain
+backend plain
+  mode tcp
+  server p $DSOCK
+EOF
+  fi
 }
-P_HA_D="$(free_port)" P_HA_N="$(free_port)"
+P_HA_D="$(free_port)" P_HA_N="$(free_port)" P_HA_P="$(free_port)"
 mkdir -p "$TMP/haproxy"
-haproxy_config "$P_HA_D" "$P_HA_N" 1000 >"$TMP/haproxy/haproxy.cfg"
+haproxy_config "$P_HA_D" "$P_HA_N" 1000 "$P_HA_P" >"$TMP/haproxy/haproxy.cfg"
 start haproxy haproxy -db -f "$TMP/haproxy/haproxy.cfg"
 HAPROXY_PID=$LAST_PID
 
@@ -672,7 +685,7 @@ bench() {
   fi
 }
 
-TARGETS=(direct dockerd-tls stunnel haproxy dockgate)
+TARGETS=(direct dockerd-tls haproxy-tcp stunnel haproxy dockgate)
 # The rows of the second table (issue 4); "direct" is their baseline too.
 LOCAL_TARGETS=(dockgate-unix sshd sshd-fwd dockgate-ssh)
 ALL_TARGETS=("${TARGETS[@]}" "${LOCAL_TARGETS[@]}")
@@ -680,6 +693,7 @@ declare -A NAME=(
   [direct]="backend's own unix socket, no TLS (dockerd / nginx)"
   [dockerd-tls]="dockerd \`--tlsverify\` TCP endpoint"
   [stunnel]="stunnel4 $(stunnel4 -version 2>&1 | sed -n 's/^stunnel \([0-9.]*\).*/\1/p' | head -n 1) (TLS → unix socket)"
+  [haproxy-tcp]="HAProxy $(haproxy -v | sed -n 's/^HAProxy version \([0-9.]*\).*/\1/p') mode tcp, **no TLS** (a bare second hop)"
   [haproxy]="HAProxy $(haproxy -v | sed -n 's/^HAProxy version \([0-9.]*\).*/\1/p') (TLS, mode http)"
   [dockgate]="**dockgate** $("$DOCKGATE" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1)"
   [dockgate-unix]="**dockgate** \`[listen.unix]\` socket (peer uid → user root)"
@@ -694,6 +708,7 @@ declare -A PING_ARGS=(
   [direct]="--unix $DSOCK"
   [dockerd-tls]="--tls 127.0.0.1:$P_DOCKERD_TLS ${CLIENT_TLS[*]}"
   [stunnel]="--tls 127.0.0.1:$P_ST_D ${CLIENT_TLS[*]}"
+  [haproxy-tcp]="--tcp 127.0.0.1:$P_HA_P"
   [haproxy]="--tls 127.0.0.1:$P_HA_D ${CLIENT_TLS[*]}"
   [dockgate]="--tls 127.0.0.1:$P_DG_D ${CLIENT_TLS[*]}"
   [dockgate-unix]="--unix $DG_UNIX_D"
@@ -708,6 +723,7 @@ declare -A PING_PIDS=(
   [direct]="--pid $DOCKERD_PID"
   [dockerd-tls]="--pid $DOCKERD_PID"
   [stunnel]="--pid $STUNNEL_PID --pid $DOCKERD_PID"
+  [haproxy-tcp]="--pid $HAPROXY_PID --pid $DOCKERD_PID"
   [haproxy]="--pid $HAPROXY_PID --pid $DOCKERD_PID"
   [dockgate]="--pid $DG_D_PID --pid $DOCKERD_PID"
   [dockgate-unix]="--pid ${DG_L_D_PID:-0} --pid $DOCKERD_PID"
@@ -717,7 +733,7 @@ declare -A PING_PIDS=(
 )
 # The processes a row needs, as "PID:LOGNAME ...": a dead one makes the row "down".
 declare -A WATCH=(
-  [stunnel]="$STUNNEL_PID:stunnel" [haproxy]="$HAPROXY_PID:haproxy" [dockgate]="$DG_D_PID:dockgate-docker"
+  [stunnel]="$STUNNEL_PID:stunnel" [haproxy]="$HAPROXY_PID:haproxy" [haproxy-tcp]="$HAPROXY_PID:haproxy" [dockgate]="$DG_D_PID:dockgate-docker"
   [dockgate-unix]="${DG_L_D_PID:-0}:dockgate-local-docker" [dockgate-ssh]="${DG_L_D_PID:-0}:dockgate-local-docker"
   [sshd]="${SSHD_PID:-0}:sshd" [sshd-fwd]="${SSHD_PID:-0}:sshd ${FWD_PID:-0}:ssh-forward"
 )
@@ -957,6 +973,14 @@ CMD="tests/bench/run.sh"
   echo "| 1 GiB stream | ≥ 1.5× stunnel | ${r:-—}× | $(verdict "$r" '>=' 1.5) |"
   g="$(okval idle,dockgate)" b="$(okval idle,haproxy)"
   echo "| $IDLE_N idle mTLS connections | RSS/conn ≤ HAProxy's | ${g:-—} vs ${b:-—} KiB | $(verdict "$g" '<=' "$b") |"
+  echo
+  floor=()
+  for conns in 1 "$MANY"; do
+    g="$(okval "ping$conns,haproxy-tcp")" b="$(okval "ping$conns,dockerd-tls")" r="—"
+    [[ -n "$g" && -n "$b" ]] && r="$(py "print(f'{$g / $b:.2f}')")"
+    floor+=("$r")
+  done
+  echo "For scale: HAProxy as a bare TCP forwarder (no TLS, no HTTP, nothing checked) reached ${floor[0]}× (1 connection) and ${floor[1]}× ($MANY) of dockerd's TLS endpoint in this run. That is what the second hop alone costs here, before any TLS or policy work."
   echo
   echo "Where the CPU goes (user+system time from /proc/PID/stat over the measured window):"
   echo
