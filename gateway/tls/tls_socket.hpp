@@ -92,6 +92,7 @@ inline int wire_read(BIO* bio, char* data, std::size_t size, std::size_t* got) {
         }
         if (n == 0) {
             w->eof = true;
+            *got = 0;
             return 0;
         }
         if (errno == EINTR)
@@ -218,7 +219,7 @@ public:
     template <class ConstBuffers, class Token>
     auto async_write_some(ConstBuffers const& buffers, Token&& token) {
         return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
-            write_op<ConstBuffers>{this, buffers, progress::for_write()}, token, socket_);
+            write_op<ConstBuffers>{this, buffers, {}}, token, socket_);
     }
 
     /// Without consuming anything: 1 when application data is waiting, 0 when the peer closed
@@ -308,21 +309,16 @@ private:
         bool settled = false; // the SSL call has its result; what may be left is sending
         std::size_t n = 0;
         boost::system::error_code ec;
-        bool write = false; // a write operation: writing_ is set while it runs
-
-        static progress for_write() noexcept {
-            progress p;
-            p.write = true;
-            return p;
-        }
     };
 
     // One pass of an operation. Unless the result is in, `attempt(n)` makes the SSL call and
     // returns its result. Then what OpenSSL queued is sent, and the operation completes or waits:
     // for writability while its records are queued, for readability while OpenSSL needs input.
-    // `flush` says whether the operation owns the outbox: a read that runs beside a write
-    // leaves the records to the write, so a peer that does not read cannot stop this side from
-    // reading (the write sends whatever the read queued, too).
+    // `flush`: whether the operation waits until the outbox is sent. Handshakes and writes do.
+    // Reads send what they can and never wait to send: a read may run beside a write whose
+    // records the peer is not taking, and a peer that does not read must not stop this side
+    // from reading. What a read leaves queued (OpenSSL's answer to a KeyUpdate, say) goes out
+    // with the next operation's send.
     template <bool WithSize, class Self, class Attempt>
     void pass(Self& self, progress& p, boost::system::error_code ec, bool flush,
               Attempt&& attempt) {
@@ -381,8 +377,6 @@ private:
 
     template <bool WithSize, class Self>
     void complete(Self& self, progress const& p) {
-        if (p.write)
-            writing_ = false;
         if constexpr (WithSize)
             finish(self, p.waited, p.ec, p.n);
         else
@@ -407,7 +401,7 @@ private:
         void operator()(Self& self, boost::system::error_code ec = {}) {
             if (buffer.size() == 0 && !ec)
                 return s->finish(self, p.waited, ec, std::size_t{0});
-            s->pass<true>(self, p, ec, !s->writing_, [this](std::size_t& n) {
+            s->pass<true>(self, p, ec, false, [this](std::size_t& n) {
                 return SSL_read_ex(s->ssl_.get(), buffer.data(), buffer.size(), &n);
             });
         }
@@ -426,7 +420,6 @@ private:
         void operator()(Self& self, boost::system::error_code ec = {}) {
             if (boost::asio::buffer_size(buffers) == 0 && !ec)
                 return s->finish(self, p.waited, ec, std::size_t{0});
-            s->writing_ = true;
             s->pass<true>(self, p, ec, true,
                           [this](std::size_t& n) { return s->encrypt(buffers, n); });
         }
@@ -497,7 +490,6 @@ private:
     std::unique_ptr<SSL, detail::ssl_deleter> ssl_;
     std::unique_ptr<detail::wire> wire_; // the BIO's state; on the heap, so moves keep it put
     bool failed_ = false;
-    bool writing_ = false; // a write operation is outstanding
 };
 
 } // namespace dockgate::tls
