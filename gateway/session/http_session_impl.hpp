@@ -455,8 +455,11 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
 
     // While a response streams (events, logs -f, /wait), notice a client that goes away: the
     // daemon's subscription must not outlive it. Only once the request body is all read, so
-    // the two never read the client at the same time.
-    if (x.body_finished && !x.response->is_done()) {
+    // the two never read the client at the same time; and not when the whole body came with
+    // the head (most answers), which leaves at once.
+    auto const length = x.response->content_length();
+    bool const body_here = length && daemon_buffer_.size() >= *length;
+    if (x.body_finished && !x.response->is_done() && !body_here) {
         watching_ = true;
         asio::co_spawn(
             stream_.get_executor(),
