@@ -298,10 +298,17 @@ private:
             ec = boost::system::error_code(errno, boost::system::system_category());
             return detail::step::failed;
         }
-        w.out.clear();
+        // A record's worth of room stays for the next answer; a 64 KiB batch's is given back,
+        // so a thousand quiet `logs -f` streams do not each keep one.
+        if (w.out.capacity() > keep_capacity)
+            std::vector<char>().swap(w.out);
+        else
+            w.out.clear();
         w.sent = 0;
         return detail::step::done;
     }
+
+    static constexpr std::size_t keep_capacity = 17 * 1024;
 
     // Where an operation stands between its passes.
     struct progress {
