@@ -155,23 +155,39 @@ public:
     /// Takes an accepted socket; the SSL object is created from `ctx` (which it references).
     tls_socket(boost::asio::ip::tcp::socket socket, SSL_CTX* ctx)
         : socket_(std::move(socket))
-        , ssl_(SSL_new(ctx))
-        , wire_(std::make_unique<detail::wire>()) {
+        , ssl_(SSL_new(ctx)) {
         if (!ssl_)
             throw std::bad_alloc();
         boost::system::error_code ec;
         socket_.non_blocking(true, ec);
-        wire_->fd = static_cast<int>(socket_.native_handle());
+        wire_.fd = static_cast<int>(socket_.native_handle());
         BIO* bio = BIO_new(detail::wire_method());
         if (!bio)
             throw std::bad_alloc();
-        BIO_set_data(bio, wire_.get());
+        BIO_set_data(bio, &wire_);
         SSL_set_bio(ssl_.get(), bio, bio); // one BIO both ways, owned by the SSL object
         SSL_set_accept_state(ssl_.get());
     }
 
-    tls_socket(tls_socket&&) noexcept = default;
-    tls_socket& operator=(tls_socket&&) noexcept = default;
+    // The BIO points at wire_, so a move points it at the new home. No operation may be
+    // outstanding across a move (they hold `this`).
+    tls_socket(tls_socket&& other) noexcept
+        : socket_(std::move(other.socket_))
+        , ssl_(std::move(other.ssl_))
+        , wire_(std::move(other.wire_))
+        , failed_(other.failed_) {
+        rebind();
+    }
+    tls_socket& operator=(tls_socket&& other) noexcept {
+        socket_ = std::move(other.socket_);
+        ssl_ = std::move(other.ssl_);
+        wire_ = std::move(other.wire_);
+        failed_ = other.failed_;
+        rebind();
+        return *this;
+    }
+    tls_socket(tls_socket const&) = delete;
+    tls_socket& operator=(tls_socket const&) = delete;
 
     executor_type get_executor() noexcept { return socket_.get_executor(); }
     boost::asio::ip::tcp::socket& next_layer() noexcept { return socket_; }
@@ -257,11 +273,16 @@ public:
     /// pending in them) and the outbox (always empty between operations).
     void release_buffers() noexcept {
         SSL_free_buffers(ssl_.get());
-        if (wire_->pending() == 0)
-            std::vector<char>().swap(wire_->out);
+        if (wire_.pending() == 0)
+            std::vector<char>().swap(wire_.out);
     }
 
 private:
+    void rebind() noexcept {
+        if (ssl_)
+            BIO_set_data(SSL_get_rbio(ssl_.get()), &wire_);
+    }
+
     template <class Self, class... Args>
     void finish(Self& self, bool posted, boost::system::error_code ec, Args... args) {
         if (ec && ec != boost::asio::error::eof)
@@ -279,7 +300,7 @@ private:
     // Sends the outbox. done: it is empty; want_write: the socket is full; failed: `ec` says
     // why. Uses the socket's current descriptor, so nothing is sent after a close.
     detail::step send_out(boost::system::error_code& ec) noexcept {
-        auto& w = *wire_;
+        auto& w = wire_;
         while (w.pending() > 0) {
             if (!socket_.is_open()) {
                 ec = boost::asio::error::bad_descriptor;
@@ -444,7 +465,7 @@ private:
     template <class ConstBuffers>
     int encrypt(ConstBuffers const& buffers, std::size_t& taken) {
         std::size_t const want = std::min(boost::asio::buffer_size(buffers), write_batch);
-        wire_->out.reserve(wire_->out.size() + want + (want / max_record + 2) * record_overhead);
+        wire_.out.reserve(wire_.out.size() + want + (want / max_record + 2) * record_overhead);
         std::array<char, max_record> stage;
         std::size_t staged = 0;
         int ret = 1;
@@ -495,7 +516,7 @@ private:
 
     boost::asio::ip::tcp::socket socket_;
     std::unique_ptr<SSL, detail::ssl_deleter> ssl_;
-    std::unique_ptr<detail::wire> wire_; // the BIO's state; on the heap, so moves keep it put
+    detail::wire wire_; // the BIO's state (the BIO's data pointer: see the move operations)
     bool failed_ = false;
 };
 
