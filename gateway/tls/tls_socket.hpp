@@ -6,12 +6,13 @@
 // connection holds only OpenSSL's session state. 10,000 idle keep-alive clients is a normal
 // load for a gateway.
 //
-// Writes go the other way round: OpenSSL's records collect in an outbox that each operation
-// sends with one send(2) before it completes. A 64 KiB write is four records; sent one by one
-// they cost four trips through the TCP stack and can wake the peer four times, which is most
-// of what a stream costs on loopback and virtual machines. The outbox is empty whenever no
-// operation is running, so nothing is held back, and it is given back while the connection
-// is idle.
+// Writes go the other way round: OpenSSL's records collect in an outbox that is sent with one
+// send(2) per step. A 64 KiB write is four records; sent one by one they cost four trips
+// through the TCP stack and can wake the peer four times, which is most of what a stream
+// costs on loopback and virtual machines. Handshakes and writes complete only once the outbox
+// is sent, so nothing they made is held back; a read sends what the socket takes and leaves
+// the rest (rare: OpenSSL's answer to a KeyUpdate) to the next step. The outbox's memory is
+// given back after a large batch and while the connection is idle.
 //
 // Contract: models Asio's AsyncReadStream and AsyncWriteStream for one reader and one writer
 // at a time (they may be outstanding together, as in a two-way relay); all operations run on
@@ -269,8 +270,8 @@ public:
         }
     }
 
-    /// While the connection is idle: gives back OpenSSL's record buffers (kept if data is
-    /// pending in them) and the outbox (always empty between operations).
+    /// While the connection is idle: gives back OpenSSL's record buffers and the outbox (each
+    /// kept if data is pending in it).
     void release_buffers() noexcept {
         SSL_free_buffers(ssl_.get());
         if (wire_.pending() == 0)

@@ -6,8 +6,11 @@
 #include <future>
 #include <memory>
 #include <netinet/in.h>
+#include <ostream>
+#include <stdexcept>
 #include <string>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -63,6 +66,15 @@ std::vector<char> pattern(std::size_t n) {
     return v;
 }
 
+// The result of a server-side operation, or an exception (a test failure) when it has not
+// completed within 10 s: a regression fails a test instead of hanging it.
+template <class T>
+T within_limit(std::future<T> f) {
+    if (f.wait_for(10s) != std::future_status::ready)
+        throw std::runtime_error("the server-side operation did not complete within 10 s");
+    return f.get();
+}
+
 // The client: a blocking socket and SSL object, used from one thread at a time.
 struct client {
     int fd = -1;
@@ -73,6 +85,9 @@ struct client {
         fd = ::socket(AF_INET, SOCK_STREAM, 0);
         if (rcvbuf > 0)
             ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        // A read that waits longer fails, so a regression fails a test instead of hanging it.
+        timeval const patience{10, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
@@ -101,6 +116,17 @@ struct client {
         }
         got.resize(have);
         return got;
+    }
+};
+
+// What a write completed with; compared with the expected byte count, an error shows in the
+// failure message.
+struct written {
+    std::size_t bytes = 0;
+    error_code ec;
+    bool operator==(std::size_t expected) const { return !ec && bytes == expected; }
+    friend std::ostream& operator<<(std::ostream& os, written const& w) {
+        return os << w.bytes << " bytes" << (w.ec ? ", " + w.ec.message() : std::string());
     }
 };
 
@@ -144,6 +170,23 @@ protected:
         return asio::co_spawn(io_, std::move(f), asio::use_future);
     }
 
+    // One write_some, or a whole async_write, of `buffers` on the io thread: the bytes taken,
+    // or the error.
+    template <class Buffers>
+    std::future<written> write_some(tls_socket& s, Buffers buffers) {
+        return on_io([&s, buffers]() -> asio::awaitable<written> {
+            auto [ec, n] = co_await s.async_write_some(buffers, use_tuple);
+            co_return written{n, ec};
+        });
+    }
+    template <class Buffers>
+    std::future<written> write_all(tls_socket& s, Buffers buffers) {
+        return on_io([&s, buffers]() -> asio::awaitable<written> {
+            auto [ec, n] = co_await asio::async_write(s, buffers, use_tuple);
+            co_return written{n, ec};
+        });
+    }
+
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
     asio::ip::tcp::acceptor acceptor_{io_};
@@ -161,21 +204,16 @@ TEST_F(TlsSocket, WriteSomeTakesAWholeBatchAndBytesArriveIntact) {
         auto server = accept();
         client c(port_, version, 0);
         ASSERT_TRUE(c.handshake());
-        auto s = server.get();
+        auto s = within_limit(std::move(server));
         auto const data = pattern(4 * 1024 * 1024 + 123);
-        auto first = on_io([&]() -> asio::awaitable<std::size_t> {
-            auto [ec, n] = co_await s->async_write_some(asio::buffer(data), use_tuple);
-            co_return ec ? 0 : n;
-        });
-        auto const got_first = c.read_exactly(64 * 1024);
-        EXPECT_EQ(first.get(), 64u * 1024);
-        auto rest = on_io([&]() -> asio::awaitable<std::size_t> {
-            auto [ec, n] = co_await asio::async_write(
-                *s, asio::buffer(data.data() + 65536, data.size() - 65536), use_tuple);
-            co_return ec ? 0 : n;
-        });
-        auto got = c.read_exactly(data.size() - 65536);
-        EXPECT_EQ(rest.get(), data.size() - 65536);
+        // 64 KiB fit in the socket buffers: the write completes before the client reads.
+        auto const first = within_limit(write_some(*s, asio::buffer(data)));
+        EXPECT_EQ(first, 64u * 1024);
+        auto const taken = first.bytes;
+        auto const got_first = c.read_exactly(taken);
+        auto rest = write_all(*s, asio::buffer(data.data() + taken, data.size() - taken));
+        auto got = c.read_exactly(data.size() - taken);
+        EXPECT_EQ(within_limit(std::move(rest)), data.size() - taken);
         got.insert(got.begin(), got_first.begin(), got_first.end());
         EXPECT_TRUE(got == data);
     }
@@ -187,7 +225,7 @@ TEST_F(TlsSocket, SmallPiecesShareARecordAndAWholeChunkIsOneWrite) {
     auto server = accept();
     client c(port_, TLS1_3_VERSION, 0);
     ASSERT_TRUE(c.handshake());
-    auto s = server.get();
+    auto s = within_limit(std::move(server));
 
     std::vector<std::string> head;
     std::string joined;
@@ -198,11 +236,7 @@ TEST_F(TlsSocket, SmallPiecesShareARecordAndAWholeChunkIsOneWrite) {
     std::vector<asio::const_buffer> pieces;
     for (auto const& h : head)
         pieces.push_back(asio::buffer(h));
-    auto first = on_io([&]() -> asio::awaitable<std::size_t> {
-        auto [ec, n] = co_await s->async_write_some(pieces, use_tuple);
-        co_return ec ? 0 : n;
-    });
-    EXPECT_EQ(first.get(), joined.size());
+    EXPECT_EQ(within_limit(write_some(*s, pieces)), joined.size());
     std::vector<char> record(64 * 1024);
     std::size_t n = 0;
     ASSERT_EQ(SSL_read_ex(c.ssl, record.data(), record.size(), &n), 1);
@@ -212,12 +246,8 @@ TEST_F(TlsSocket, SmallPiecesShareARecordAndAWholeChunkIsOneWrite) {
     std::string const size_line = "ea60\r\n", crlf = "\r\n";
     std::vector<asio::const_buffer> chunk{asio::buffer(size_line), asio::buffer(body),
                                           asio::buffer(crlf)};
-    auto second = on_io([&]() -> asio::awaitable<std::size_t> {
-        auto [ec, k] = co_await s->async_write_some(chunk, use_tuple);
-        co_return ec ? 0 : k;
-    });
     std::size_t const total = size_line.size() + body.size() + crlf.size();
-    EXPECT_EQ(second.get(), total);
+    EXPECT_EQ(within_limit(write_some(*s, chunk)), total);
     auto const got = c.read_exactly(total);
     std::vector<char> expected(size_line.begin(), size_line.end());
     expected.insert(expected.end(), body.begin(), body.end());
@@ -231,7 +261,7 @@ TEST_F(TlsSocket, BareFinAfterDataReadsAsEof) {
     auto server = accept();
     client c(port_, TLS1_3_VERSION, 0);
     ASSERT_TRUE(c.handshake());
-    auto s = server.get();
+    auto s = within_limit(std::move(server));
     std::size_t n = 0;
     ASSERT_EQ(SSL_write_ex(c.ssl, "hello", 5, &n), 1);
     ASSERT_EQ(::shutdown(c.fd, SHUT_WR), 0);
@@ -245,7 +275,7 @@ TEST_F(TlsSocket, BareFinAfterDataReadsAsEof) {
                 co_return std::pair{text, ec};
         }
     });
-    auto const [text, ec] = result.get();
+    auto const [text, ec] = within_limit(std::move(result));
     EXPECT_EQ(text, "hello");
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
 }
@@ -255,11 +285,11 @@ TEST_F(TlsSocket, CloseNotifyReachesThePeer) {
     auto server = accept();
     client c(port_, TLS1_3_VERSION, 0);
     ASSERT_TRUE(c.handshake());
-    auto s = server.get();
-    on_io([&]() -> asio::awaitable<void> {
+    auto s = within_limit(std::move(server));
+    within_limit(on_io([&]() -> asio::awaitable<void> {
         s->send_close_notify();
         co_return;
-    }).get();
+    }));
     char buf[8];
     std::size_t n = 0;
     int const ret = SSL_read_ex(c.ssl, buf, sizeof buf, &n);
@@ -273,12 +303,9 @@ TEST_F(TlsSocket, ReadCompletesWhileAWriteWaitsForThePeer) {
     auto server = accept(16 * 1024);
     client c(port_, TLS1_3_VERSION, 16 * 1024);
     ASSERT_TRUE(c.handshake());
-    auto s = server.get();
+    auto s = within_limit(std::move(server));
     auto const data = pattern(16 * 1024 * 1024);
-    auto write = on_io([&]() -> asio::awaitable<std::size_t> {
-        auto [ec, n] = co_await asio::async_write(*s, asio::buffer(data), use_tuple);
-        co_return ec ? 0 : n;
-    });
+    auto write = write_all(*s, asio::buffer(data));
     std::size_t n = 0;
     ASSERT_EQ(SSL_write_ex(c.ssl, "ping", 4, &n), 1);
     auto read = on_io([&]() -> asio::awaitable<std::string> {
@@ -290,7 +317,7 @@ TEST_F(TlsSocket, ReadCompletesWhileAWriteWaitsForThePeer) {
     EXPECT_EQ(read.get(), "ping");
     EXPECT_NE(write.wait_for(0s), std::future_status::ready);
     auto const got = c.read_exactly(data.size());
-    EXPECT_EQ(write.get(), data.size());
+    EXPECT_EQ(within_limit(std::move(write)), data.size());
     EXPECT_TRUE(got == data);
 }
 
