@@ -11,6 +11,7 @@
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "gateway/explain.hpp"
+#include "gateway/server/daemon_lookup.hpp"
 #include "gateway/server/server.hpp"
 
 namespace {
@@ -114,6 +115,13 @@ int main(int argc, char** argv) {
     explain_cmd->add_option("--body", explain_body_file, "A file with the request body")
         ->check(CLI::ExistingFile);
     explain_cmd->add_option("--content-type", ereq.content_type, "The body's Content-Type");
+    std::string explain_lookups;
+    explain_cmd
+        ->add_option("--lookups", explain_lookups,
+                     "Answer the daemon look-ups from this JSON file ({\"/images/x/json\": "
+                     "{\"status\": 200, \"body\": {...}}, ...}) instead of asking the daemon")
+        ->check(CLI::ExistingFile);
+    explain_cmd->add_flag("--json", ereq.json, "Print the decision as one JSON object");
 
     try {
         app.parse(argc, argv);
@@ -133,7 +141,23 @@ int main(int argc, char** argv) {
             text << in.rdbuf();
             ereq.body = text.str();
         }
-        return explain(*snap, ereq, std::cout);
+        lookup_answerer ask;
+        if (!explain_lookups.empty()) {
+            try {
+                ask = canned_lookups(explain_lookups);
+            } catch (std::exception const& e) {
+                std::cerr << "explain: --lookups " << e.what() << '\n';
+                return 1;
+            }
+        } else {
+            auto const socket = snap->cfg->gateway.upstream_socket;
+            auto const timeout =
+                snap->cfg->limits.upstream_connect_timeout + std::chrono::seconds(10);
+            ask = [socket, timeout](admission::lookup const& what) {
+                return server::daemon_lookup(socket, what, timeout);
+            };
+        }
+        return explain(snap, ereq, ask, std::cout);
     }
     if (config_file.empty()) {
         std::cerr

@@ -84,7 +84,7 @@ std::string format_record(audit_record const& r) {
     field(out, "operation", r.operation);
     field(out, "method", r.method);
     field(out, "path", r.path);
-    field(out, "decision", r.decision);
+    field(out, "decision", policy::outcome_name(r.decision));
     field(out, "role", r.role);
     field(out, "rule", r.rule);
     if (!r.reason.empty())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gateway/policy/identity.hpp"
+#include "gateway/policy/outcome.hpp"
 
 namespace spdlog {
 class logger;
@@ -22,8 +23,8 @@ struct audit_record {
     std::vector<std::string> const* roles = nullptr;
     std::string_view operation; // operationId, or "" when the request never got that far
     std::string_view method;
-    std::string_view path;     // canonical target (or the raw one, truncated, when it was refused)
-    std::string_view decision; // allow, deny, would-deny, invalid, error
+    std::string_view path; // canonical target (or the raw one, truncated, when it was refused)
+    policy::outcome decision = policy::outcome::deny;
     std::string_view role;
     std::string_view rule;
     std::string_view reason;

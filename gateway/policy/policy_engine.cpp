@@ -21,18 +21,6 @@ std::vector<std::string> resolve_groups(config::config const& cfg, std::string c
     return groups;
 }
 
-char const* decision::name() const noexcept {
-    switch (result) {
-    case verdict::allow:
-        return "allow";
-    case verdict::would_deny:
-        return "would-deny";
-    case verdict::deny:
-        break;
-    }
-    return "deny";
-}
-
 policy_engine::policy_engine(config::config const& cfg)
     : roles_(cfg.roles) {}
 
@@ -86,7 +74,7 @@ decision policy_engine::evaluate(identity const& who, std::vector<std::string> c
             d.reason =
                 "denied by " + d.rule + " (\"" + role.deny[static_cast<std::size_t>(i)] + "\")";
         } else if (int j = first_match(role.allow, operation); j >= 0) {
-            d.result = decision::verdict::allow;
+            d.result = outcome::allow;
             d.rule = rule_key(role.name, "allow", j);
             return d;
         } else {
@@ -95,7 +83,7 @@ decision policy_engine::evaluate(identity const& who, std::vector<std::string> c
         }
         if (role.mode == config::role_mode::audit && !have_audit_denial) {
             audit_denied = d;
-            audit_denied.result = decision::verdict::would_deny;
+            audit_denied.result = outcome::would_deny;
             have_audit_denial = true;
         }
         // The first explicit refusal is the most useful one to report.

@@ -8,18 +8,18 @@
 
 #include "config/config.hpp"
 #include "gateway/policy/identity.hpp"
+#include "gateway/policy/outcome.hpp"
 
 namespace dockgate::policy {
 
+/// The allow/deny lists' answer: allow, deny or would_deny.
 struct decision {
-    enum class verdict { allow, deny, would_deny };
-    verdict result = verdict::deny;
+    outcome result = outcome::deny;
     std::string role;   // the role that decided ("" when no role applied)
     std::string rule;   // config key of the rule, e.g. "roles.operator.deny[0]"
     std::string reason; // for the denial message: "no role allows it"
 
-    bool forwards() const noexcept { return result != verdict::deny; }
-    char const* name() const noexcept;
+    bool forwards() const noexcept { return policy::forwards(result); }
 };
 
 class policy_engine {

@@ -11,8 +11,6 @@ namespace dockgate::server {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> decisions{"allow", "deny", "would-deny", "invalid",
-                                                    "error"};
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
 constexpr std::array<std::string_view, 6> failure_names{"no_certificate", "untrusted", "expired",
                                                         "revoked",        "timeout",   "protocol"};
@@ -42,7 +40,7 @@ metrics::metrics()
                                          1]())
     , operations_(engine_api::route_table::engine_api().operations().size()) {}
 
-void metrics::count_request(std::string_view operation, std::string_view decision) noexcept {
+void metrics::count_request(std::string_view operation, policy::outcome decision) noexcept {
     auto const& ops = engine_api::route_table::engine_api().operations();
     std::size_t row = operations_;
     if (!operation.empty()) {
@@ -50,9 +48,7 @@ void metrics::count_request(std::string_view operation, std::string_view decisio
         if (it != ops.end() && *it == operation)
             row = static_cast<std::size_t>(it - ops.begin());
     }
-    auto const d = std::find(decisions.begin(), decisions.end(), decision);
-    auto const col = d == decisions.end() ? decisions.size() - 1
-                                          : static_cast<std::size_t>(d - decisions.begin());
+    auto const col = static_cast<std::size_t>(decision);
     requests_[row][col].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -70,7 +66,7 @@ std::string metrics::render(snapshot const& current) const {
             out += "dockgate_requests_total{operation=\"";
             append_label_value(out, row < operations_ ? ops[row] : std::string_view("none"));
             out += "\",decision=\"";
-            out += decisions[col];
+            out += policy::outcome_name(static_cast<policy::outcome>(col));
             out += "\"} " + std::to_string(n) + "\n";
         }
     }

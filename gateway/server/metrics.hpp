@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/policy/outcome.hpp"
+
 namespace dockgate::server {
 
 struct snapshot;
@@ -28,9 +30,8 @@ class metrics {
 public:
     metrics();
 
-    /// `operation` is an operationId or "" (request refused before routing); `decision` one of
-    /// allow, deny, would-deny, invalid, error.
-    void count_request(std::string_view operation, std::string_view decision) noexcept;
+    /// `operation` is an operationId or "" (request refused before routing).
+    void count_request(std::string_view operation, policy::outcome decision) noexcept;
     void count_handshake_failure(handshake_failure why) noexcept {
         handshake_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
     }
@@ -48,7 +49,7 @@ public:
     std::string render(snapshot const& current) const;
 
 private:
-    static constexpr std::size_t decision_count = 5;
+    static constexpr std::size_t decision_count = policy::outcome_count;
     // One row per operationId of the route table, plus a last row for "" (unrouted).
     std::unique_ptr<std::array<std::atomic<std::uint64_t>, decision_count>[]> requests_;
     std::size_t operations_;

@@ -21,13 +21,9 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/serializer.hpp>
-#include <boost/json/value.hpp>
 
-#include "common/engine_api/route_table.hpp"
-#include "gateway/http/canonical_target.hpp"
+#include "gateway/admission/admission.hpp"
 #include "gateway/http/head_check.hpp"
-#include "gateway/inspect/inspect.hpp"
-#include "gateway/inspect/ownership.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/buffer_pool.hpp"
 #include "gateway/session/stream_traits.hpp"
@@ -84,33 +80,14 @@ private:
     boost::asio::awaitable<void> pump_client_to_daemon();
     boost::asio::awaitable<void> pump_client_to_daemon_loop();
     boost::asio::awaitable<bool> connect_upstream(exchange& x);
-    boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message);
-    // Body policy (inspection_impl.hpp).
-    boost::asio::awaitable<std::optional<bool>>
-    apply_constraints(exchange& x, http::canonical_target& target,
-                      engine_api::route_match const& route);
-    boost::asio::awaitable<bool> read_whole_body(exchange& x, std::uint64_t limit);
-    boost::asio::awaitable<std::string> check_requirement(inspect::requirement const& need,
-                                                          config::role const& role,
-                                                          std::string const& version,
-                                                          int depth = 0);
-    boost::asio::awaitable<std::string> check_existing(std::string const& what,
-                                                       inspect::inspect_result const& judged,
-                                                       config::role const& role,
-                                                       std::string const& version, int depth);
-    boost::asio::awaitable<std::pair<unsigned, boost::json::value>>
-    daemon_get(std::string const& path, std::size_t body_limit = 4 * 1024 * 1024);
-    // Ownership isolation (ownership_impl.hpp).
-    boost::asio::awaitable<std::optional<bool>>
-    confine_to_owner(exchange& x, http::canonical_target& target, engine_api::route_match& route);
-    boost::asio::awaitable<std::pair<unsigned, inspect::owned_object>>
-    lookup_owned(inspect::owned_kind kind, std::string const& ref, std::string const& version);
-    boost::asio::awaitable<std::optional<bool>>
-    require_owned(exchange& x, config::role const& role, bool audit_only, inspect::owned_kind kind,
-                  std::string const& ref, std::string const& version, std::string& resolved);
-    boost::asio::awaitable<std::optional<bool>>
-    refuse_unowned(exchange& x, config::role const& role, bool audit_only, unsigned status,
-                   std::string message, std::string reason);
+    // A refusal: the request's body (if any) read and dropped within refused_body_limit, then
+    // the reply; returns whether the connection may carry another request.
+    boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message,
+                                        bool close = false);
+    boost::asio::awaitable<bool> reply_locally(exchange& x, std::string const& json);
+    enum class body_read { complete, too_large, failed };
+    boost::asio::awaitable<body_read> read_whole_body(exchange& x, std::uint64_t limit);
+    boost::asio::awaitable<admission::daemon_reply> daemon_get(admission::lookup const& what);
     boost::asio::awaitable<void> reply(exchange& x, unsigned status, std::string const& message,
                                        bool close);
     void audit(exchange const& x);
@@ -138,7 +115,6 @@ private:
     bool idle_ = false;              // parked between requests
     std::uint64_t idle_periods_ = 0; // how often the session went idle; for sweep_upstream
     std::uint64_t swept_at_ = 0;     // idle_periods_ at the previous sweep
-    int requirements_left_ = 0;      // the body policy's lookup budget for the current request
     bool draining_ = false;          // finish the current request, then close
     bool closed_ = false;
 };

@@ -14,8 +14,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/engine_api/route_table.hpp"
-#include "gateway/http/canonical_target.hpp"
+#include "gateway/admission/admission.hpp"
 #include "gateway/http/local_reply.hpp"
 #include "gateway/session/http_session.hpp"
 
@@ -32,12 +31,8 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 inline constexpr std::size_t head_read_size = 4096;
 // How much of a refused request's body is read and dropped before the connection is closed.
 inline constexpr std::uint64_t refused_body_limit = 1024 * 1024;
-// How many existing containers and volumes one requirement may lead through (a container
-// joining one that joins another ...) before the request is refused.
-inline constexpr int max_existing_depth = 4;
-// How many requirements (each usually one daemon lookup) one request may need before it is
-// refused: objects that join or mount others could otherwise fan out without bound.
-inline constexpr int max_requirements_per_request = 64;
+// A daemon look-up for the admission may take this long beyond the connect timeout.
+inline constexpr auto lookup_timeout = std::chrono::seconds(10);
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 
@@ -52,8 +47,10 @@ struct http_session<Stream>::exchange {
     std::string method;
     std::string path; // canonical target, or the raw one (truncated) when refused
     std::string_view operation;
-    policy::decision decision;
-    std::string decision_name = "deny";
+    // What became of the request: the admission's verdict, or the session's own outcome for a
+    // request that never got that far (a malformed head) or failed on the way (the daemon).
+    policy::outcome result = policy::outcome::deny;
+    std::string role, rule, reason;
     unsigned status = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
@@ -239,8 +236,8 @@ asio::awaitable<bool> http_session<Stream>::read_head(bool first, std::size_t& h
         if (scan.result == http::head_scan::state::invalid) {
             exchange x;
             x.path = "-";
-            x.decision_name = "invalid";
-            x.decision.reason = scan.error->reason;
+            x.result = policy::outcome::invalid;
+            x.reason = scan.error->reason;
             x.bytes_in = received.size();
             co_await reply(x, scan.error->status, "dockgate: " + scan.error->reason, true);
             co_return false;
@@ -274,8 +271,8 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     client_buffer_.consume(head_length);
     if (problem) {
         x->path = "-";
-        x->decision_name = "invalid";
-        x->decision.reason = problem->reason;
+        x->result = policy::outcome::invalid;
+        x->reason = problem->reason;
         co_await reply(*x, problem->status, "dockgate: " + problem->reason, true);
         co_return false;
     }
@@ -284,35 +281,48 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     x->method = std::string(req.method_string());
     x->head_request = req.method() == bhttp::verb::head;
 
-    auto target = http::canonicalize_target(req.target());
-    if (auto* err = std::get_if<http::target_error>(&target)) {
-        x->path = std::string(req.target().substr(0, 256));
-        x->decision_name = "invalid";
-        x->decision.reason = err->reason;
-        co_await reply(*x, 400, "dockgate: invalid request target: " + err->reason, true);
+    // The decision: one admission, pinned to the snapshot and roles in force now. The session
+    // only reads the body it asks for and makes the daemon look-ups it needs.
+    admission::request_head head;
+    head.method = x->method;
+    head.target = std::string(req.target());
+    head.content_type = std::string(req[bhttp::field::content_type]);
+    auto const length = x->request->content_length();
+    head.has_body = x->request->chunked() || (length && *length > 0);
+    admission::admission judge(snap_, who_, roles_, std::move(head));
+    x->operation = judge.operation();
+    admission::step step;
+    if (auto const limit = judge.body_limit()) {
+        switch (co_await read_whole_body(*x, *limit)) {
+        case body_read::complete:
+            step = judge.start(std::move(*x->replacement));
+            x->replacement.reset();
+            break;
+        case body_read::too_large:
+            step = judge.body_too_large();
+            break;
+        case body_read::failed:
+            co_return false;
+        }
+    } else {
+        step = judge.start();
+    }
+    while (step.needs_lookup() && !closed_)
+        step = judge.resume(co_await daemon_get(step.lookup_request()));
+    if (closed_)
         co_return false;
-    }
-    auto& canonical = std::get<http::canonical_target>(target);
-    x->path = canonical.target();
-    auto route =
-        engine_api::route_table::engine_api().match(req.method_string(), canonical.segments);
-    if (!route) {
-        x->decision.reason = "not an Engine API route";
-        co_return co_await refuse(*x, 403,
-                                  "dockgate: " + who_.user + " may not " + x->method + " " +
-                                      canonical.path + ": not an Engine API route");
-    }
-    x->operation = route->operation;
-    x->decision = snap_->policy.evaluate(who_, roles_, x->operation);
-    x->decision_name = x->decision.name();
-    if (!x->decision.forwards())
-        co_return co_await refuse(
-            *x, 403, policy::policy_engine::denial_message(who_, x->operation, x->decision));
-
-    if (auto refused = co_await confine_to_owner(*x, canonical, *route))
-        co_return *refused;
-    if (auto refused = co_await apply_constraints(*x, canonical, *route))
-        co_return *refused;
+    auto const& verdict = step.result();
+    x->result = verdict.result;
+    x->role = verdict.role;
+    x->rule = verdict.rule;
+    x->reason = verdict.reason;
+    x->path = verdict.target;
+    if (verdict.reply_body)
+        co_return co_await reply_locally(*x, *verdict.reply_body);
+    if (!verdict.forwards())
+        co_return co_await refuse(*x, verdict.status, verdict.message, verdict.close_connection);
+    if (verdict.forward_body)
+        x->replacement = *verdict.forward_body;
 
     req.target(x->path);
     // The gateway never asks for 100-continue itself; Go's client never sends Expect.
@@ -336,8 +346,8 @@ asio::awaitable<bool> http_session<Stream>::connect_upstream(exchange& x) {
         upstream_ = asio::local::stream_protocol::socket(stream_.get_executor());
         spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(),
                      ec.message());
-        x.decision_name = "error";
-        x.decision.reason = "daemon unreachable: " + ec.message();
+        x.result = policy::outcome::error;
+        x.reason = "daemon unreachable: " + ec.message();
         co_await reply(x, 502,
                        "dockgate: the Docker daemon is unreachable (" + path.string() + ": " +
                            ec.message() + ")",
@@ -382,7 +392,7 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
         wec = ec;
     }
     if (wec) {
-        x.decision_name = "error";
+        x.result = policy::outcome::error;
         co_await reply(
             x, 502, "dockgate: lost the connection to the Docker daemon: " + wec.message(), true);
         co_return false;
@@ -414,7 +424,7 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     if (rec) {
         if (closed_)
             co_return false;
-        x.decision_name = "error";
+        x.result = policy::outcome::error;
         co_await reply(x, 502,
                        "dockgate: the Docker daemon closed the connection: " + rec.message(), true);
         co_return false;
@@ -703,7 +713,7 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
 // after the reply instead.
 template <class Stream>
 asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status,
-                                                   std::string message) {
+                                                   std::string message, bool close) {
     auto const pin = snap_;
     auto const& limits = pin->cfg->limits;
     auto& p = *x.request;
@@ -726,9 +736,85 @@ asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status,
         }
         complete = p.is_done();
     }
-    bool const keep = complete && p.keep_alive();
+    bool const keep = complete && p.keep_alive() && !close;
     co_await reply(x, status, message, !keep);
     co_return keep;
+}
+
+// The gateway's own 200 answer for the caller (a confined disk usage).
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::reply_locally(exchange& x, std::string const& json) {
+    auto& p = *x.request;
+    bool const keep = p.is_done() && p.keep_alive();
+    x.status = 200;
+    auto const text = http::local_json_reply(200, json, !keep, x.head_request);
+    watchdog_.set(slot::client_write, snap_->cfg->limits.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(text), use_tuple);
+    watchdog_.clear(slot::client_write);
+    x.bytes_out += n;
+    audit(x);
+    co_return keep && !ec;
+}
+
+// Reads the whole request body (de-chunked) into x.replacement, up to `limit` bytes.
+template <class Stream>
+asio::awaitable<typename http_session<Stream>::body_read>
+http_session<Stream>::read_whole_body(exchange& x, std::uint64_t limit) {
+    auto const pin = snap_;
+    auto& p = *x.request;
+    auto const owned = take_relay_buffer();
+    std::string body;
+    while (!p.is_done()) {
+        p.get().body().data = owned.get();
+        p.get().body().size = relay_buffer_size;
+        watchdog_.set(slot::client_read, pin->cfg->limits.idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(stream_, client_buffer_, p, use_tuple);
+        watchdog_.clear(slot::client_read);
+        if (ec == bhttp::error::need_buffer)
+            ec = {};
+        if (ec)
+            co_return body_read::failed;
+        x.bytes_in += n;
+        body.append(owned.get(), relay_buffer_size - p.get().body().size);
+        if (body.size() > limit)
+            co_return body_read::too_large;
+    }
+    x.replacement = std::move(body);
+    co_return body_read::complete;
+}
+
+// GET of one daemon object for the admission, on a connection of its own (the client's may be
+// mid-request). Status 0 when the daemon could not be asked or the reply was too large.
+template <class Stream>
+asio::awaitable<admission::daemon_reply>
+http_session<Stream>::daemon_get(admission::lookup const& what) {
+    auto const pin = snap_;
+    asio::local::stream_protocol::socket socket(stream_.get_executor());
+    watchdog_.set(slot::control, pin->cfg->limits.upstream_connect_timeout + lookup_timeout);
+    auto [cec] = co_await socket.async_connect(
+        asio::local::stream_protocol::endpoint(pin->cfg->gateway.upstream_socket.string()),
+        use_tuple);
+    if (cec) {
+        watchdog_.clear(slot::control);
+        co_return admission::daemon_reply{};
+    }
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, what.path, 11};
+    req.set(bhttp::field::host, "docker");
+    req.set(bhttp::field::user_agent, "dockgate");
+    req.keep_alive(false);
+    auto [wec, wn] = co_await bhttp::async_write(socket, req, use_tuple);
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(what.max_bytes);
+    auto [rec, rn] = wec ? std::tuple{wec, std::size_t{0}}
+                         : co_await bhttp::async_read(socket, buffer, parser, use_tuple);
+    watchdog_.clear(slot::control);
+    if (wec || rec)
+        co_return admission::daemon_reply{};
+    admission::daemon_reply out;
+    out.status = parser.get().result_int();
+    out.body = std::move(parser.get().body());
+    co_return out;
 }
 
 template <class Stream>
@@ -745,7 +831,7 @@ asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status,
 
 template <class Stream>
 void http_session<Stream>::audit(exchange const& x) {
-    services_.metrics.count_request(x.operation, x.decision_name);
+    services_.metrics.count_request(x.operation, x.result);
     if (services_.audit == nullptr)
         return;
     audit::audit_record r;
@@ -756,11 +842,11 @@ void http_session<Stream>::audit(exchange const& x) {
     r.operation = x.operation;
     r.method = x.method;
     r.path = x.path;
-    r.decision = x.decision_name;
-    r.role = x.decision.role;
-    r.rule = x.decision.rule;
-    if (!x.decision.forwards() || x.decision_name != "allow")
-        r.reason = x.decision.reason;
+    r.decision = x.result;
+    r.role = x.role;
+    r.rule = x.rule;
+    if (x.result != policy::outcome::allow)
+        r.reason = x.reason;
     r.status = x.status;
     r.bytes_in = x.bytes_in;
     r.bytes_out = x.bytes_out;
@@ -769,7 +855,3 @@ void http_session<Stream>::audit(exchange const& x) {
 }
 
 } // namespace dockgate::session
-
-// The body-policy and ownership members need the definitions above.
-#include "gateway/session/inspection_impl.hpp"
-#include "gateway/session/ownership_impl.hpp"

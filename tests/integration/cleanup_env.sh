@@ -35,3 +35,7 @@ if [[ -f "$IT_ENV_DIR/env.sh" ]]; then
   fi
   rm -f "$IT_ENV_DIR/env.sh" "$IT_ENV_DIR/setup.ok"
 fi
+if [[ -f "$IT_ENV_DIR/ip_forward.saved" ]]; then
+  cat "$IT_ENV_DIR/ip_forward.saved" >/proc/sys/net/ipv4/ip_forward
+  rm -f "$IT_ENV_DIR/ip_forward.saved"
+fi

@@ -40,6 +40,16 @@ ENV
 on_exit '[[ -f "$IT_ENV_DIR/setup.ok" ]] || { stop_dockerd "$DOCKERD_DIR"; rm -rf "$DOCKERD_DIR"; }'
 rm -f "$IT_ENV_DIR/setup.ok"
 
+# With IPv4 forwarding off, the daemon answers every container create with a warning that the
+# CLI prints among the output the tests compare. The daemon runs without networking here
+# (--bridge=none, no iptables), so turning it on for the run changes nothing else; cleanup
+# restores the host's value.
+forward="$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || echo 1)"
+if [[ "$forward" == 0 ]]; then
+  echo 0 >"$IT_ENV_DIR/ip_forward.saved"
+  echo 1 >/proc/sys/net/ipv4/ip_forward || fail "cannot set net.ipv4.ip_forward=1"
+fi
+
 t0=$SECONDS
 start_dockerd "$DOCKERD_DIR"
 ok "private dockerd $(daemon version --format '{{.Server.Version}}') answers on $DOCKER_SOCK ($((SECONDS - t0)) s)"

@@ -18,7 +18,7 @@ TEST(format_record, is_one_json_object_with_every_field) {
     r.operation = "ContainerCreate";
     r.method = "POST";
     r.path = "/v1.41/containers/create?name=a\nb";
-    r.decision = "deny";
+    r.decision = policy::outcome::deny;
     r.role = "operator";
     r.rule = "roles.operator.deny[0]";
     r.reason = "denied";

@@ -64,7 +64,7 @@ struct policy_case {
     char const* user;
     std::vector<std::string> cert_groups;
     char const* operation;
-    decision::verdict expect;
+    outcome expect;
     char const* rule;   // expected rule key ("" = don't care)
     char const* reason; // substring of the reason when denied
 };
@@ -86,7 +86,7 @@ TEST_P(evaluate, decides_as_the_table_says) {
     }
 }
 
-using v = decision::verdict;
+using v = outcome;
 INSTANTIATE_TEST_SUITE_P(
     table, evaluate,
     ::testing::Values(
