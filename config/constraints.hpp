@@ -16,6 +16,12 @@
 
 namespace dockgate::config {
 
+// One entry of containers.seccomp_profiles.
+struct seccomp_profile {
+    std::string name; // "default" (the daemon's own profile), or the file as written
+    std::string json; // the file's JSON text; "" for "default"
+};
+
 // [roles.NAME.containers]: ContainerCreate, ContainerUpdate, ContainerExec, ServiceCreate/Update
 // task specs, plugin privileges. A `true` bool means "allowed".
 struct container_constraints {
@@ -32,11 +38,18 @@ struct container_constraints {
     std::vector<std::string> runtimes{"runc"};    // the daemon's default ("") is always allowed
     std::vector<std::string> inject_security_opt; // appended to HostConfig.SecurityOpt on create
     bool cap_drop_all = false;                    // CapDrop = ["ALL"] on create
+    // Log drivers a container may name ("" is the daemon's default); drivers that send logs
+    // over the network need `unconfined` as well.
+    std::vector<std::string> log_drivers{"json-file", "local"};
+    std::vector<std::string> apparmor_profiles{"docker-default"}; // besides the default ("")
+    std::vector<seccomp_profile> seccomp_profiles{{"default", ""}};
+    bool privileged_ports = false; // publishing host ports below 1024
 };
 
 // [roles.NAME.volumes]: VolumeCreate, and volume mounts that carry driver options.
 struct volume_constraints {
     bool driver_opts = false;
+    std::vector<std::string> drivers{"local"}; // volume drivers ("" is the daemon's "local")
 };
 
 // One entry of images.registries: a registry host ("registry.example.com:5000") and an optional
@@ -53,6 +66,9 @@ struct registry_scope {
 struct image_constraints {
     std::optional<std::vector<registry_scope>> registries; // absent: any registry
     bool require_digest = false;
+    // Under `registries`: a local image (import, load, commit, tag, build -t) may take a
+    // trusted registry's name without coming from that registry.
+    bool local_names = false;
 };
 
 // [roles.NAME.build]: ImageBuild query parameters.
@@ -72,6 +88,10 @@ struct role_constraints {
     bool empty() const noexcept {
         return !containers && !volumes && !images && !build && !ownership;
     }
+
+    /// The volume drivers a request may name: volumes.drivers, or its default ["local"] when
+    /// only [containers] is present; nullptr when neither section is (no constraint).
+    std::vector<std::string> const* volume_drivers() const noexcept;
 };
 
 /// The Linux capability names without the CAP_ prefix ("CHOWN", ..., "CHECKPOINT_RESTORE"), as
@@ -89,6 +109,11 @@ bool valid_registry_host(std::string_view host);
 
 /// A repository path component: [a-z0-9]+ joined by '.', '_', "__" or runs of '-'.
 bool valid_repository_component(std::string_view component);
+
+/// A plugin name as the daemon's plugin store and legacy plugin discovery read it (a volume,
+/// log or network driver): a distribution reference path with an optional tag, which cannot
+/// name a folder outside the plugin folders ("../x", "/x", "a//b" are refused).
+bool valid_plugin_name(std::string_view name);
 
 /// Go's path.Clean, which the daemon applies to bind sources: "/srv/data/../../etc" is "/etc",
 /// "//srv/./data/" is "/srv/data", "" is ".".

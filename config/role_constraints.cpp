@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <fstream>
+#include <sstream>
 
+#include <boost/json/parse.hpp>
 #include <toml++/toml.h>
 
 #include "config/constraints.hpp"
@@ -147,6 +150,56 @@ std::string lower(std::string_view s) {
 
 std::span<std::string_view const> linux_capabilities() noexcept {
     return capability_names;
+}
+
+std::vector<std::string> const* role_constraints::volume_drivers() const noexcept {
+    static std::vector<std::string> const local{"local"};
+    if (volumes)
+        return &volumes->drivers;
+    return containers ? &local : nullptr;
+}
+
+bool valid_plugin_name(std::string_view name) {
+    // [domain/]path[:tag] of the distribution reference grammar, lower case: what the plugin
+    // store accepts for a managed plugin, and what keeps legacy discovery (which joins the name
+    // onto its folders) inside those folders.
+    if (name.empty() || name.size() > 255)
+        return false;
+    std::string_view path = name;
+    if (auto const colon = name.rfind(':');
+        colon != std::string_view::npos && name.find('/', colon) == std::string_view::npos) {
+        auto const tag = name.substr(colon + 1);
+        bool const tag_ok =
+            !tag.empty() && tag.size() <= 128 &&
+            (std::isalnum(static_cast<unsigned char>(tag.front())) || tag.front() == '_') &&
+            std::all_of(tag.begin(), tag.end(), [](unsigned char c) {
+                return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+            });
+        if (!tag_ok)
+            return false;
+        path = name.substr(0, colon);
+    }
+    auto const slash = path.find('/');
+    if (slash != std::string_view::npos) {
+        auto const first = path.substr(0, slash);
+        bool const host =
+            first.find_first_of(".:") != std::string_view::npos || first == "localhost";
+        if (host) {
+            if (!valid_domain(first) || lower(first) != first)
+                return false;
+            path = path.substr(slash + 1);
+        }
+    }
+    for (std::size_t start = 0;;) {
+        auto const next = path.find('/', start);
+        auto const component = path.substr(
+            start, next == std::string_view::npos ? std::string_view::npos : next - start);
+        if (!valid_path_component(component))
+            return false;
+        if (next == std::string_view::npos)
+            return true;
+        start = next + 1;
+    }
 }
 
 bool valid_registry_host(std::string_view host) {
@@ -372,12 +425,101 @@ std::string injected_option_problem(std::string const& opt) {
            "options that loosen confinement are not allowed)";
 }
 
+// A list of plugin names (drivers); every problem named with its element's path.
+std::optional<std::vector<std::string>>
+read_driver_names(reader& r, toml::table const& t, std::string const& path, std::string_view key) {
+    auto names = r.strings(t, path, key);
+    if (!names)
+        return std::nullopt;
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        auto const& [name, at] = (*names)[i];
+        if (valid_plugin_name(name))
+            out.push_back(name);
+        else
+            r.problem(at, element_path(path, key, i),
+                      quote(name) +
+                          " is not a driver name (lower-case letters, digits and . _ - in "
+                          "components joined by '/', e.g. \"local\" or \"vieux/sshfs:latest\")");
+    }
+    return out;
+}
+
+void read_apparmor_profiles(reader& r, toml::table const& t, std::string const& path,
+                            std::vector<std::string>& out) {
+    auto names = r.strings(t, path, "apparmor_profiles");
+    if (!names)
+        return;
+    out.clear();
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        auto const& [name, at] = (*names)[i];
+        std::string const p = element_path(path, "apparmor_profiles", i);
+        bool const printable =
+            !name.empty() && std::all_of(name.begin(), name.end(),
+                                         [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+        if (!printable)
+            r.problem(at, p,
+                      quote(name) + " is not a profile name (no spaces or control characters)");
+        else if (std::string_view("unconfined").starts_with(name))
+            r.problem(at, p,
+                      quote(name) +
+                          " means no AppArmor profile to the kernel (set unconfined = true to "
+                          "allow that)");
+        else
+            out.push_back(name);
+    }
+}
+
+void read_seccomp_profiles(reader& r, toml::table const& t, std::string const& path,
+                           std::vector<seccomp_profile>& out) {
+    auto names = r.strings(t, path, "seccomp_profiles");
+    if (!names)
+        return;
+    out.clear();
+    for (std::size_t i = 0; i < names->size(); ++i) {
+        auto const& [name, at] = (*names)[i];
+        std::string const p = element_path(path, "seccomp_profiles", i);
+        if (name == "default") {
+            out.push_back({name, ""});
+            continue;
+        }
+        if (name == "unconfined" || name == "builtin") {
+            r.problem(at, p,
+                      quote(name) + " is not a profile file (write \"default\" for the daemon's "
+                                    "profile; unconfined = true allows seccomp=unconfined)");
+            continue;
+        }
+        std::filesystem::path file(name);
+        if (file.is_relative())
+            file = r.base() / file;
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        boost::system::error_code ec;
+        auto const parsed = in ? boost::json::parse(text.str(), ec) : boost::json::value();
+        if (!in || ec || !parsed.is_object()) {
+            r.problem(at, p,
+                      quote(name) + (in ? " is not a JSON seccomp profile (an object)"
+                                        : " cannot be read (write \"default\" or the path of a "
+                                          "seccomp profile file, relative to the config file)"));
+            continue;
+        }
+        out.push_back({name, text.str()});
+    }
+}
+
 void read_containers(reader& r, toml::table const& t, std::string const& path,
                      container_constraints& c) {
     r.only_keys(t, path,
                 {"privileged", "cap_add", "bind_sources", "host_namespaces", "cgroup_parent",
                  "devices", "unconfined", "run_as_non_root", "sysctls", "runtimes",
-                 "inject_security_opt", "cap_drop_all"});
+                 "inject_security_opt", "cap_drop_all", "log_drivers", "apparmor_profiles",
+                 "seccomp_profiles", "privileged_ports"});
+    read_flag(r, t, path, "privileged_ports", c.privileged_ports);
+    if (auto drivers = read_driver_names(r, t, path, "log_drivers"))
+        c.log_drivers = std::move(*drivers);
+    read_apparmor_profiles(r, t, path, c.apparmor_profiles);
+    read_seccomp_profiles(r, t, path, c.seccomp_profiles);
     read_flag(r, t, path, "privileged", c.privileged);
     read_capabilities(r, t, path, c.cap_add);
     read_bind_sources(r, t, path, c.bind_sources);
@@ -417,8 +559,9 @@ void read_containers(reader& r, toml::table const& t, std::string const& path,
 }
 
 void read_images(reader& r, toml::table const& t, std::string const& path, image_constraints& c) {
-    r.only_keys(t, path, {"registries", "require_digest"});
+    r.only_keys(t, path, {"registries", "require_digest", "local_names"});
     read_flag(r, t, path, "require_digest", c.require_digest);
+    read_flag(r, t, path, "local_names", c.local_names);
     auto entries = r.strings(t, path, "registries");
     if (!entries)
         return;
@@ -445,9 +588,11 @@ void read_role_constraints(reader& r, toml::table const& role_table, std::string
     }
     if (auto const* t = r.table(role_table, path, "volumes")) {
         std::string const p = path + ".volumes";
-        r.only_keys(*t, p, {"driver_opts"});
+        r.only_keys(*t, p, {"driver_opts", "drivers"});
         out.volumes.emplace();
         read_flag(r, *t, p, "driver_opts", out.volumes->driver_opts);
+        if (auto drivers = read_driver_names(r, *t, p, "drivers"))
+            out.volumes->drivers = std::move(*drivers);
     }
     if (auto const* t = r.table(role_table, path, "images")) {
         out.images.emplace();

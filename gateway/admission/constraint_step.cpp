@@ -7,8 +7,93 @@
 
 #include "gateway/admission/state.hpp"
 #include "gateway/inspect/go_query.hpp"
+#include "gateway/inspect/json.hpp"
 
 namespace dockgate::admission {
+
+namespace {
+
+// The string or member `p` points at in the canonical body tree; nullptr when the path is not
+// there (the judged body always has it; a mismatch leaves the body as judged).
+inspect::json_value* follow(inspect::json_value& root, std::vector<std::string> const& path,
+                            std::size_t count) {
+    inspect::json_value* at = &root;
+    for (std::size_t i = 0; i < count && at != nullptr; ++i) {
+        auto const& step = path[i];
+        if (step.size() > 2 && step.front() == '[' && step.back() == ']') {
+            auto const index = std::stoul(step.substr(1, step.size() - 2));
+            at = at->is_array() && index < at->items.size() ? &at->items[index] : nullptr;
+        } else {
+            at = at->is_object() ? inspect::find_key(*at, step) : nullptr;
+        }
+    }
+    return at;
+}
+
+} // namespace
+
+void admission::state::apply_pins(inspect::inspect_result& result,
+                                  std::vector<std::pair<inspect::pin, std::string>> const& pins) {
+    using place = inspect::pin::place;
+    std::optional<inspect::json_value> body;
+    std::optional<std::vector<inspect::query_param>> query;
+    for (auto const& [p, id] : pins) {
+        switch (p.where) {
+        case place::body_value:
+        case place::body_key: {
+            if (!result.body_replaced || p.path.empty())
+                break;
+            if (!body) {
+                auto parsed = inspect::parse_json(result.forward_body);
+                if (!std::holds_alternative<inspect::json_value>(parsed))
+                    break;
+                body = std::get<inspect::json_value>(std::move(parsed));
+            }
+            if (p.where == place::body_value) {
+                if (auto* v = follow(*body, p.path, p.path.size()); v && v->is_string())
+                    v->text = p.before + id + p.after;
+            } else if (auto* parent = follow(*body, p.path, p.path.size() - 1);
+                       parent && parent->is_object()) {
+                for (auto& m : parent->members) {
+                    if (m.key == p.path.back())
+                        m.key = id;
+                }
+            }
+            break;
+        }
+        case place::query: {
+            if (!query) {
+                auto parsed = inspect::parse_go_query(result.forward_query ? *result.forward_query
+                                                                           : target->query);
+                if (!std::holds_alternative<std::vector<inspect::query_param>>(parsed))
+                    break;
+                query = std::get<std::vector<inspect::query_param>>(std::move(parsed));
+            }
+            for (auto& param : *query) {
+                if (param.key == p.path.front()) {
+                    param.value = p.before + id + p.after;
+                    break; // the first, which the daemon reads
+                }
+            }
+            break;
+        }
+        case place::target:
+            if (target->segments.size() >= 2 && target->segments[1] != id) {
+                auto const old = target->segments[1];
+                target->replace_segment(1, id);
+                for (auto& [name, value] : route->params) {
+                    if (value == old)
+                        value = id;
+                }
+            }
+            break;
+        }
+    }
+    if (body)
+        result.forward_body = inspect::write_json(*body);
+    if (query)
+        result.forward_query = inspect::encode_go_query(*query);
+}
 
 detail::task<std::optional<verdict>> admission::state::constraint_step() {
     auto const handling = inspect::handling_for(operation);
@@ -43,14 +128,19 @@ detail::task<std::optional<verdict>> admission::state::constraint_step() {
         if (result.allowed()) {
             std::string failed;
             std::optional<inspect::requirement> failed_need;
+            std::vector<std::pair<inspect::pin, std::string>> pins;
             for (auto const& need : result.requirements) {
-                failed = co_await check_requirement(need, *role);
+                std::string id;
+                failed = co_await check_requirement(need, *role, 0, &id);
                 if (!failed.empty()) {
                     failed_need = need;
                     break;
                 }
+                if (need.pinned && !id.empty())
+                    pins.emplace_back(*need.pinned, std::move(id));
             }
             if (!failed_need) {
+                apply_pins(result, pins);
                 if (result.body_replaced)
                     body_out = std::move(result.forward_body);
                 if (result.forward_query)

@@ -46,7 +46,8 @@ detail::task<std::string> admission::state::check_existing(std::string what,
 // `depth` counts the existing objects judged on the way here (a container joining a container
 // that joins another ...).
 detail::task<std::string> admission::state::check_requirement(inspect::requirement need,
-                                                              config::role const& role, int depth) {
+                                                              config::role const& role, int depth,
+                                                              std::string* resolved) {
     using kind = inspect::requirement_kind;
     if (depth > max_existing_depth)
         co_return std::string("containers and volumes nested too deeply to judge");
@@ -91,6 +92,8 @@ detail::task<std::string> admission::state::check_requirement(inspect::requireme
         auto [status, ctr] = co_await get_json(container_path(need.subject));
         if (status != 200)
             co_return std::string("no such container");
+        if (resolved != nullptr)
+            *resolved = json_text(json_at(ctr, {"Id"}));
         if (need.kind == kind::container_owned) {
             if (!owned(inspect::owned_kind::container, ctr).owned)
                 co_return std::string("the container is not yours");
@@ -125,8 +128,20 @@ detail::task<std::string> admission::state::check_requirement(inspect::requireme
             co_return std::string(); // the daemon refuses an unknown network anyway
         if (status != 200)
             co_return std::string("the network could not be inspected");
-        if (json_text(json_at(net, {"Driver"})) == "host")
+        auto const driver = json_text(json_at(net, {"Driver"}));
+        if (driver == "host")
             co_return std::string("it is the host's network");
+        // Joining a network is creating a container on it: judged by its driver, as a network
+        // create is (macvlan and ipvlan put containers on the host's own links).
+        if (auto const* c = role.constraints.containers ? &*role.constraints.containers : nullptr;
+            c != nullptr && !c->host_namespaces && driver != "bridge" && driver != "overlay" &&
+            driver != "null")
+            co_return "its driver " + driver +
+                (driver == "macvlan" || driver == "ipvlan"
+                     ? " puts containers on the host's own links"
+                     : " is not one that keeps containers off the host's interfaces");
+        if (resolved != nullptr)
+            *resolved = json_text(json_at(net, {"Id"}));
         if (auto const mine = owned(inspect::owned_kind::network, net);
             role.constraints.ownership && !mine.owned && !mine.shared)
             co_return std::string("the network is not yours");
@@ -152,6 +167,8 @@ detail::task<std::string> admission::state::check_requirement(inspect::requireme
             co_return std::string(); // the daemon refuses to exec in a missing container
         if (status != 200)
             co_return std::string("the container could not be inspected");
+        if (resolved != nullptr)
+            *resolved = json_text(json_at(ctr, {"Id"}));
         co_return co_await check_existing(std::string("the container"),
                                           inspect::judge_existing_container(ctr, role, who.user),
                                           role, depth);
@@ -170,6 +187,15 @@ detail::task<std::string> admission::state::check_requirement(inspect::requireme
                                               role, depth);
         if (!owned(inspect::owned_kind::volume, vol).owned)
             co_return std::string("the volume is not yours");
+        co_return std::string();
+    }
+    case kind::secret_owned:
+    case kind::config_owned: {
+        bool const secret = need.kind == kind::secret_owned;
+        auto const owned_as = secret ? inspect::owned_kind::secret : inspect::owned_kind::config;
+        auto [status, object] = co_await get_json(inspect::inspect_path(owned_as, need.subject));
+        if (status != 200 || !owned(owned_as, object).owned)
+            co_return std::string(secret ? "the secret is not yours" : "the config is not yours");
         co_return std::string();
     }
     }

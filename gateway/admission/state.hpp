@@ -96,10 +96,14 @@ struct admission::state {
 
     // constraint_step.cpp
     detail::task<std::optional<verdict>> constraint_step();
+    /// Forwards the objects of `pins` (requirement, resolved id) by their ids.
+    void apply_pins(inspect::inspect_result& result,
+                    std::vector<std::pair<inspect::pin, std::string>> const& pins);
 
-    // requirements.cpp: why a requirement fails, "" when it holds.
+    // requirements.cpp: why a requirement fails, "" when it holds; `resolved` receives the
+    // full id of the object the look-up found, for pinning.
     detail::task<std::string> check_requirement(inspect::requirement need, config::role const& role,
-                                                int depth = 0);
+                                                int depth = 0, std::string* resolved = nullptr);
     detail::task<std::string> check_existing(std::string what, inspect::inspect_result judged,
                                              config::role const& role, int depth);
 };

@@ -31,11 +31,6 @@ std::optional<std::int64_t> go_atoi(std::string_view s) {
 
 constexpr std::int64_t max_id = 2147483647; // runc's maxID: larger ids fail at start
 
-// strconv.ParseBool's true spellings.
-bool go_parse_bool_true(std::string_view v) {
-    return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
-}
-
 } // namespace
 
 std::optional<bind_spec> parse_bind(std::string_view raw) {
@@ -57,6 +52,8 @@ std::optional<bind_spec> parse_bind(std::string_view raw) {
         spec.source = std::string(parts[0]);
         spec.host_path = spec.source.front() == '/';
     }
+    if (n == 3)
+        spec.mode = std::string(parts[2]);
     return spec;
 }
 
@@ -82,57 +79,6 @@ std::optional<std::string> normalize_capability(std::string_view name) {
     if (std::find(known.begin(), known.end(), bare) == known.end())
         return std::nullopt;
     return "CAP_" + std::string(bare);
-}
-
-security_opt parse_security_opt(std::string_view opt) {
-    if (opt == "no-new-privileges" || opt == "disable")
-        return {std::string(opt), ""};
-    auto sep = opt.find('=');
-    if (sep == std::string_view::npos)
-        sep = opt.find(':');
-    if (sep == std::string_view::npos)
-        return {std::string(opt), ""};
-    return {std::string(opt.substr(0, sep)), std::string(opt.substr(sep + 1))};
-}
-
-std::string security_opt_loosening(security_opt const& o) {
-    if (o.key == "no-new-privileges")
-        return "";
-    if (o.key == "disable")
-        return "\"disable\" turns off SELinux labelling";
-    if (o.key == "apparmor")
-        return o.value == "unconfined" ? "apparmor=unconfined removes the AppArmor profile" : "";
-    if (o.key == "seccomp") {
-        if (o.value == "unconfined")
-            return "seccomp=unconfined disables the syscall filter";
-        if (o.value.empty() || o.value == "builtin")
-            return "";
-        return "a custom seccomp profile can allow any syscall";
-    }
-    if (o.key == "label") {
-        if (o.value == "disable")
-            return "label=disable turns off SELinux labelling";
-        auto const colon = o.value.find(':');
-        std::string_view const k = std::string_view(o.value).substr(0, colon);
-        std::string_view const v =
-            colon == std::string::npos ? "" : std::string_view(o.value).substr(colon + 1);
-        if (k == "type")
-            return (v == "container_t" || v == "container_init_t")
-                       ? ""
-                       : "label=type:" + std::string(v) +
-                             " runs outside the container SELinux type";
-        if (k == "user" || k == "role" || k == "level" || k == "filetype")
-            return "";
-        return "unknown SELinux label option";
-    }
-    if (o.key == "writable-cgroups")
-        return go_parse_bool_true(o.value)
-                   ? "writable-cgroups=true lets the container write the cgroup tree"
-                   : "";
-    if (o.key == "systempaths")
-        return o.value == "unconfined" ? "systempaths=unconfined unmasks /proc and /sys paths"
-                                       : "unknown systempaths option";
-    return "unknown security option \"" + o.key + "\"";
 }
 
 user_judgement judge_user(std::string_view user) {

@@ -1,8 +1,8 @@
 #pragma once
 // How the daemon reads the host-facing strings of a container spec, reproduced so that the
-// policy judges a value the way the daemon will act on it: bind specs, capability names,
-// security options, user specs and namespace modes. Pure functions, no exceptions but
-// std::bad_alloc.
+// policy judges a value the way the daemon will act on it: bind specs, capability names, user
+// specs and namespace modes (option strings are in option_rules.hpp). Pure functions, no exceptions
+// but std::bad_alloc.
 
 #include <optional>
 #include <string>
@@ -14,6 +14,7 @@ namespace dockgate::inspect {
 struct bind_spec {
     std::string source;     // "" for an anonymous volume ("/data")
     bool host_path = false; // source is absolute: a bind of the host path clean_path(source)
+    std::string mode;       // the options field ("ro,z"), "" when absent
 };
 
 /// nullopt when the daemon refuses the spec (empty source, more than three fields).
@@ -22,19 +23,6 @@ std::optional<bind_spec> parse_bind(std::string_view raw);
 /// The daemon's capability normalisation (NormalizeLegacyCapabilities): Unicode upper case,
 /// "CAP_" prefixed, "ALL" kept as is. nullopt for a name the daemon does not know.
 std::optional<std::string> normalize_capability(std::string_view name);
-
-/// One HostConfig.SecurityOpt entry as the daemon's parseSecurityOpt splits it: "key=value",
-/// or "key:value" when there is no '=' (the deprecated form); "no-new-privileges" and
-/// "disable" stand alone.
-struct security_opt {
-    std::string key; // "label", "apparmor", "seccomp", "no-new-privileges", "writable-cgroups", ...
-    std::string value; // "" for the stand-alone forms
-};
-security_opt parse_security_opt(std::string_view opt);
-
-/// Why the option loosens confinement ("seccomp=unconfined disables the syscall filter"), or ""
-/// when it does not. Unknown keys count as loosening: the daemon may learn them later.
-std::string security_opt_loosening(security_opt const& opt);
 
 /// A user spec ("uid[:gid]" or names) judged for run_as_non_root.
 enum class user_class {

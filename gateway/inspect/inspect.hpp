@@ -85,6 +85,25 @@ enum class requirement_kind {
     // `subject` is a named volume a container mounts: allow only if it does not exist yet (it
     // is created plain) or judge_existing_volume() allows it (and its requirements hold).
     volume_confined,
+    // `subject` is a swarm secret or config id a service references: allow only if the
+    // caller owns it.
+    secret_owned,
+    config_owned,
+};
+
+/// Where the request names a requirement's object, so that it is forwarded by the full id the
+/// look-up resolved: the daemon then cannot resolve the name to another object between the
+/// check and its use (a container renamed, a network of the same name created).
+struct pin {
+    enum class place : unsigned char {
+        body_value, // the string at `path` in the forwarded body becomes before + id + after
+        body_key,   // the member named path.back() of the object at the rest of `path` is renamed
+        query,      // the parameter path[0] becomes before + id + after
+        target,     // the route's {id} segment becomes the id
+    };
+    place where = place::body_value;
+    std::vector<std::string> path; // member names, "[i]" for array elements
+    std::string before, after;
 };
 
 struct requirement {
@@ -92,6 +111,7 @@ struct requirement {
     std::string subject;
     std::string field; // "HostConfig.PidMode=container:db"
     std::string rule;  // "roles.developer.containers.host_namespaces"
+    std::optional<pin> pinned;
 };
 
 struct verdict_detail {

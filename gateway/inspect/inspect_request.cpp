@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <unordered_map>
 
+#include "gateway/inspect/field_tables.hpp"
 #include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/image_reference.hpp"
 #include "gateway/inspect/inspect.hpp"
 #include "gateway/inspect/judge.hpp"
+#include "gateway/inspect/option_rules.hpp"
 
 namespace dockgate::inspect {
 
@@ -20,25 +23,62 @@ struct operation_entry {
     std::string_view operation;
     body_handling handling;
     std::array<std::string_view, 4> guarded_params; // refused when given twice ("" = unused)
+    // Every query parameter the daemon reads for the operation (v20.10 to the current API);
+    // under constraints any other is refused.
+    std::span<std::string_view const> known_params;
 };
 
+constexpr std::string_view create_params[] = {"name", "platform"};
+// checkpoint and checkpoint-dir restore a process from a host folder: not known here.
+constexpr std::string_view start_params[] = {"detachKeys"};
+constexpr std::string_view service_update_params[] = {"version", "registryAuthFrom", "rollback"};
+constexpr std::string_view plugin_pull_params[] = {"remote", "name"};
+constexpr std::string_view plugin_upgrade_params[] = {"remote"};
+constexpr std::string_view plugin_create_params[] = {"name"};
+constexpr std::string_view image_create_params[] = {"fromImage", "fromSrc", "repo",    "tag",
+                                                    "message",   "changes", "platform"};
+constexpr std::string_view commit_params[] = {"container", "repo",  "tag",    "comment",
+                                              "author",    "pause", "changes"};
+constexpr std::string_view tag_params[] = {"repo", "tag"};
+constexpr std::string_view load_params[] = {"quiet", "platform"};
+// securityopt is refused by Linux daemons and not known here.
+constexpr std::string_view build_params[] = {
+    "dockerfile",  "t",         "extrahosts",  "remote",    "q",       "nocache",   "cachefrom",
+    "pull",        "rm",        "forcerm",     "memory",    "memswap", "cpushares", "cpusetcpus",
+    "cpusetmems",  "cpuperiod", "cpuquota",    "buildargs", "shmsize", "squash",    "labels",
+    "networkmode", "platform",  "target",      "outputs",   "version", "session",   "buildid",
+    "ulimits",     "isolation", "cgroupparent"};
+
 operation_entry const operations[] = {
-    {"ContainerCreate", body_handling::buffer_json, {}},
-    {"ContainerUpdate", body_handling::buffer_json, {}},
-    {"ContainerExec", body_handling::buffer_json, {}},
-    {"ContainerStart", body_handling::buffer_json, {}},
-    {"VolumeCreate", body_handling::buffer_json, {}},
-    {"NetworkCreate", body_handling::buffer_json, {}},
-    {"ServiceCreate", body_handling::buffer_json, {}},
-    {"ServiceUpdate", body_handling::buffer_json, {}},
-    {"SecretCreate", body_handling::buffer_json, {}},
-    {"ConfigCreate", body_handling::buffer_json, {}},
-    {"PluginPull", body_handling::buffer_json, {"remote", "name"}},
-    {"PluginUpgrade", body_handling::buffer_json, {"remote"}},
-    {"PluginSet", body_handling::buffer_json, {}},
-    {"PluginCreate", body_handling::query_only, {}},
-    {"ImageCreate", body_handling::query_only, {"fromImage", "tag", "fromSrc", "repo"}},
-    {"ImageBuild", body_handling::query_only, {"networkmode", "remote", "cgroupparent", "labels"}},
+    {"ContainerCreate", body_handling::buffer_json, {}, create_params},
+    {"ContainerUpdate", body_handling::buffer_json, {}, {}},
+    {"ContainerExec", body_handling::buffer_json, {}, {}},
+    {"ContainerStart", body_handling::buffer_json, {}, start_params},
+    {"VolumeCreate", body_handling::buffer_json, {}, {}},
+    {"NetworkCreate", body_handling::buffer_json, {}, {}},
+    {"NetworkConnect", body_handling::buffer_json, {}, {}},
+    {"ServiceCreate", body_handling::buffer_json, {}, {}},
+    {"ServiceUpdate", body_handling::buffer_json, {}, service_update_params},
+    {"SecretCreate", body_handling::buffer_json, {}, {}},
+    {"ConfigCreate", body_handling::buffer_json, {}, {}},
+    {"PluginPull", body_handling::buffer_json, {"remote", "name"}, plugin_pull_params},
+    {"PluginUpgrade", body_handling::buffer_json, {"remote"}, plugin_upgrade_params},
+    {"PluginSet", body_handling::buffer_json, {}, {}},
+    {"PluginCreate", body_handling::query_only, {}, plugin_create_params},
+    {"ImageCreate",
+     body_handling::query_only,
+     {"fromImage", "tag", "fromSrc", "repo"},
+     image_create_params},
+    {"ImageBuild",
+     body_handling::query_only,
+     {"networkmode", "remote", "cgroupparent", "labels"},
+     build_params},
+    {"ImageCommit",
+     body_handling::buffer_json,
+     {"container", "repo", "tag", "changes"},
+     commit_params},
+    {"ImageTag", body_handling::query_only, {"repo", "tag"}, tag_params},
+    {"ImageLoad", body_handling::query_only, {}, load_params},
 };
 
 operation_entry const* find_operation(std::string_view operation) {
@@ -149,15 +189,27 @@ void judge_container_create(judge& j, json_value& body) {
     detail::judge_run_as(j, user, "Config.User", requirement_kind::image_user_non_root, image);
     if (auto* net = j.object(j.field(body, "NetworkingConfig"), "NetworkingConfig")) {
         if (auto* endpoints =
-                j.object(j.field(*net, "EndpointsConfig"), "NetworkingConfig.EndpointsConfig")) {
-            for (auto const& m : endpoints->members)
-                detail::judge_network_name(
-                    j, m.key, detail::field_text("NetworkingConfig.EndpointsConfig", m.key),
-                    "containers.host_namespaces");
-        }
+                j.object(j.field(*net, "EndpointsConfig"), "NetworkingConfig.EndpointsConfig"))
+            detail::judge_endpoints(j, *endpoints, "NetworkingConfig.EndpointsConfig");
     }
+    detail::judge_healthcheck(j, body, "Config.Healthcheck");
+    detail::check_fields(j, body, fields::container_create());
     detail::apply_owner_label(j, body, "Labels");
     detail::apply_container_mutations(j, body);
+}
+
+pin target_pin() {
+    pin p;
+    p.where = pin::place::target;
+    return p;
+}
+
+pin query_pin(std::string name, std::string before) {
+    pin p;
+    p.where = pin::place::query;
+    p.path = {std::move(name)};
+    p.before = std::move(before);
+    return p;
 }
 
 void judge_exec(judge& j, json_value& body) {
@@ -171,14 +223,54 @@ void judge_exec(judge& j, json_value& body) {
     // An exec runs with the container's privileges, mounts and namespaces.
     if (c != nullptr && !j.done())
         j.require(requirement_kind::container_confined, std::string(j.req().target),
-                  detail::field_text("container", j.req().target), "containers");
+                  detail::field_text("container", j.req().target), "containers", target_pin());
+    detail::check_fields(j, body, fields::exec_create());
 }
 
 void judge_volume_create(judge& j, json_value& body) {
     auto const driver = j.string(j.field(body, "Driver"), "Driver").value_or("");
+    detail::judge_volume_driver(j, driver, detail::field_text("Driver", driver));
     detail::judge_driver_options(j, driver, j.string_map(j.field(body, "DriverOpts"), "DriverOpts"),
                                  "DriverOpts");
+    detail::check_fields(j, body, fields::volume_create());
     detail::apply_owner_label(j, body, "Labels");
+}
+
+// Provenance: under images.registries a trusted name must mean an image that came from that
+// registry, so a local image (import, load, commit, tag, build -t) may not take one unless
+// images.local_names allows it.
+void judge_local_name(judge& j, std::string_view name, std::string const& field) {
+    auto const& images = j.rules().images;
+    if (!images || !images->registries || images->local_names || name.empty() || j.done())
+        return;
+    auto parsed = parse_image_reference(name);
+    if (auto const* ref = std::get_if<image_reference>(&parsed)) {
+        if (reference_in_scopes(*ref, *images->registries))
+            j.deny("images.local_names", detail::field_text(field, name),
+                   "a local image may not take the name of a trusted registry's image (" +
+                       ref->str() + ")");
+        return;
+    }
+    if (auto const* why = std::get_if<std::string>(&parsed))
+        j.deny("images.local_names", detail::field_text(field, name), *why);
+}
+
+// ImageCommit: the new image's name, and its labels (Labels in the body, LABEL in changes).
+void judge_commit(judge& j, json_value* body) {
+    auto const query = j.req().query;
+    judge_local_name(j, query_get(query, "repo").value_or(""), "repo");
+    for (auto const& p : query) {
+        if (p.key != "changes" || j.done())
+            continue;
+        // A LABEL instruction naming the owner label would forge it.
+        if (fold_key(p.value).find("DOCKGATE.OWNER") != std::string::npos)
+            j.deny("ownership", detail::field_text("changes", p.value),
+                   "the dockgate.owner label is set by the gateway");
+    }
+    if (body != nullptr && !j.done()) {
+        detail::check_fields(j, *body, fields::container_create());
+        detail::apply_owner_label(j, *body, "Labels");
+    }
 }
 
 void judge_image_create(judge& j) {
@@ -216,6 +308,8 @@ void judge_image_create(judge& j) {
     if (!from_src.empty() && from_src != "-" && images->registries)
         j.deny("images.registries", detail::field_text("fromSrc", from_src),
                "importing from a URL bypasses the allowed registries");
+    if (!from_src.empty())
+        judge_local_name(j, query_get(query, "repo").value_or(""), "repo");
 }
 
 void judge_image_build(judge& j) {
@@ -233,11 +327,12 @@ void judge_image_build(judge& j) {
     } else if (mode.substr(0, 10) == "container:") {
         if (confined || j.ownership())
             j.require(requirement_kind::container_owned, std::string(mode.substr(10)), mode_field,
-                      confined ? "build.network_host" : "ownership");
+                      confined ? "build.network_host" : "ownership",
+                      query_pin("networkmode", "container:"));
     } else if (!mode.empty() && mode != "default" && mode != "bridge" && mode != "none") {
         if (confined || j.ownership())
             j.require(requirement_kind::network_not_host, std::string(mode), mode_field,
-                      confined ? "build.network_host" : "ownership");
+                      confined ? "build.network_host" : "ownership", query_pin("networkmode", ""));
     }
     // "client-session" is BuildKit's marker for a context sent over the session, not a URL.
     if (!remote.empty() && remote != "client-session" && build && !build->remote_context)
@@ -245,25 +340,72 @@ void judge_image_build(judge& j) {
                "the daemon would fetch the build context itself");
     if (!parent.empty() && c != nullptr && !c->cgroup_parent)
         j.deny("containers.cgroup_parent", detail::field_text("cgroupparent", parent));
+    for (auto const& p : query) {
+        if (p.key == "t")
+            judge_local_name(j, p.value, "t");
+    }
 }
 
 // Networks whose driver puts containers on the host's own links (macvlan, ipvlan on a host
-// interface, a bridge named after an existing host bridge) are host networking by another name.
+// interface, a bridge named after an existing host bridge) are host networking by another name;
+// a driver or IPAM driver that is not built in is a plugin the daemon looks up by name.
 void judge_network_create(judge& j, json_value& body) {
     auto const* c = j.containers();
     auto const driver = j.string(j.field(body, "Driver"), "Driver").value_or("");
     auto const options = j.string_map(j.field(body, "Options"), "Options");
+    auto* ipam = j.object(j.field(body, "IPAM"), "IPAM");
+    auto const ipam_driver =
+        ipam != nullptr ? j.string(j.field(*ipam, "Driver"), "IPAM.Driver").value_or("") : "";
+    auto const ipam_options = ipam != nullptr
+                                  ? j.string_map(j.field(*ipam, "Options"), "IPAM.Options")
+                                  : std::vector<std::pair<std::string, std::string>>{};
+    auto* from = j.object(j.field(body, "ConfigFrom"), "ConfigFrom");
+    auto const config_from =
+        from != nullptr ? j.string(j.field(*from, "Network"), "ConfigFrom.Network").value_or("")
+                        : "";
+    if (!j.done() && !j.rules().empty() && !driver.empty() && !config::valid_plugin_name(driver))
+        j.deny(c != nullptr ? "containers.host_namespaces" : "ownership",
+               detail::field_text("Driver", driver),
+               "not a plugin name (the daemon would look the driver up as a file path)");
     if (c != nullptr && !c->host_namespaces && !j.done()) {
         if (!driver.empty() && driver != "bridge" && driver != "overlay")
             j.deny("containers.host_namespaces", detail::field_text("Driver", driver),
                    "only bridge and overlay networks keep containers off the host's interfaces");
         for (auto const& [key, value] : options) {
-            if (!j.done() && key == "com.docker.network.bridge.name")
+            if (j.done())
+                break;
+            if (key == "com.docker.network.bridge.name")
                 j.deny("containers.host_namespaces", detail::field_text("Options." + key, value),
                        "naming the bridge can attach containers to an existing host bridge");
+            else if (auto refused = judge_network_option(key))
+                j.deny(refused->rule, detail::field_text("Options." + key, value), refused->why);
         }
+        if (!ipam_driver.empty() && ipam_driver != "default" && !j.done())
+            j.deny("containers.host_namespaces", detail::field_text("IPAM.Driver", ipam_driver),
+                   "an IPAM driver other than the default is a plugin the gateway cannot judge");
+        if (!ipam_options.empty() && !j.done())
+            j.deny("containers.host_namespaces",
+                   detail::field_text("IPAM.Options", ipam_options.front().first),
+                   "IPAM options are read by the IPAM driver, which the gateway cannot judge");
+        if (!config_from.empty() && !j.done())
+            j.deny("containers.host_namespaces",
+                   detail::field_text("ConfigFrom.Network", config_from),
+                   "the network would take driver options from another network, unjudged");
     }
+    detail::check_fields(j, body, fields::network_create());
     detail::apply_owner_label(j, body, "Labels");
+}
+
+// NetworkConnect: the network is the path's; an EndpointConfig.NetworkID would replace it.
+void judge_network_connect(judge& j, json_value& body) {
+    auto* endpoint = j.object(j.field(body, "EndpointConfig"), "EndpointConfig");
+    if (endpoint != nullptr && !j.rules().empty()) {
+        auto wrapper = json_value::make_object();
+        wrapper.members.push_back({std::string(j.req().target), std::move(*endpoint)});
+        detail::judge_endpoints(j, wrapper, "EndpointConfig");
+        *endpoint = std::move(wrapper.members.front().value);
+    }
+    detail::check_fields(j, body, fields::network_connect());
 }
 
 // A build's `labels` (a JSON map[string]string in the query) get the owner label like a
@@ -299,31 +441,44 @@ void confine_build_labels(judge& j, inspect_result& out) {
 void judge_body(judge& j, json_value& root) {
     auto const op = j.req().operation;
     bool const wants_array = op == "PluginPull" || op == "PluginUpgrade" || op == "PluginSet";
-    if (root.is_null())
+    if (root.is_null()) {
+        if (op == "ImageCommit")
+            judge_commit(j, nullptr);
         return; // the zero value: nothing the daemon could act on beyond its defaults
+    }
     if (wants_array ? !root.is_array() : !root.is_object()) {
         j.invalid(std::string("the body must be a JSON ") + (wants_array ? "array" : "object"));
         return;
     }
     if (op == "ContainerCreate")
         judge_container_create(j, root);
-    else if (op == "ContainerUpdate")
+    else if (op == "ContainerUpdate") {
         detail::judge_resources(j, root, "");
-    else if (op == "ContainerExec")
+        detail::check_fields(j, root, fields::container_update());
+    } else if (op == "ContainerExec")
         judge_exec(j, root);
     else if (op == "VolumeCreate")
         judge_volume_create(j, root);
     else if (op == "NetworkCreate")
         judge_network_create(j, root);
-    else if (op == "SecretCreate" || op == "ConfigCreate")
+    else if (op == "NetworkConnect")
+        judge_network_connect(j, root);
+    else if (op == "SecretCreate" || op == "ConfigCreate") {
+        detail::check_fields(j, root, fields::secret_create());
         detail::apply_owner_label(j, root, "Labels");
-    else if (op == "ServiceCreate" || op == "ServiceUpdate") {
+    } else if (op == "ServiceCreate" || op == "ServiceUpdate") {
         detail::judge_service_spec(j, root);
+        detail::check_fields(j, root, fields::service_spec());
         detail::apply_service_mutations(j, root);
-    } else if (op == "PluginSet")
+    } else if (op == "ImageCommit")
+        judge_commit(j, &root);
+    else if (op == "PluginSet")
         detail::judge_plugin_settings(j, root);
-    else
+    else {
         detail::judge_plugin_privileges(j, root);
+        for (auto const& item : root.items)
+            detail::check_fields(j, item, fields::plugin_privilege());
+    }
 }
 
 bool only_space(std::string_view s) {
@@ -355,6 +510,17 @@ inspect_result inspect_request(request const& req, config::role const& role) {
             return out;
         }
     }
+    if (!role.constraints.empty()) {
+        for (auto const& param : req.query) {
+            auto const& known = entry->known_params;
+            if (std::find(known.begin(), known.end(), param.key) == known.end()) {
+                j.deny(detail::governing_section(role.constraints, req.operation),
+                       detail::field_text("query " + detail::printable(param.key), param.value),
+                       "not a parameter the gateway judges");
+                return out;
+            }
+        }
+    }
     if (req.operation == "PluginPull" || req.operation == "PluginUpgrade")
         detail::judge_image(j, query_get(req.query, "remote").value_or(""), "remote");
     if (j.done()) {
@@ -366,6 +532,14 @@ inspect_result inspect_request(request const& req, config::role const& role) {
             judge_image_build(j);
             if (!j.done())
                 confine_build_labels(j, out);
+        } else if (req.operation == "ImageTag") {
+            judge_local_name(j, query_get(req.query, "repo").value_or(""), "repo");
+        } else if (req.operation == "ImageLoad") {
+            auto const& images = role.constraints.images;
+            if (images && images->registries && !images->local_names)
+                j.deny("images.local_names", "ImageLoad=<image archive>",
+                       "an archive names its own images, which may take a trusted registry's "
+                       "name");
         } else if (j.containers() != nullptr && !j.containers()->privileged)
             j.deny("containers.privileged", "PluginCreate=<plugin archive>",
                    "a plugin archive declares its own privileges, which the gateway cannot read");
@@ -374,8 +548,16 @@ inspect_result inspect_request(request const& req, config::role const& role) {
         // 1.24 the daemon refuses bodies over 7 bytes. Nothing is forwarded either way.
         if (req.body.size() > 7 && !only_space(req.body))
             j.invalid("a start request takes no body (configure the container when creating it)");
+        // The daemon resolves the container's joins (container:<name> modes, VolumesFrom,
+        // networks by name) again now: what it joins must still be within the role.
+        if (!j.done() && (j.containers() != nullptr || j.ownership()))
+            j.require(requirement_kind::container_confined, std::string(req.target),
+                      detail::field_text("container", req.target),
+                      j.containers() != nullptr ? "containers" : "ownership", target_pin());
         out.body_replaced = true;
     } else if (only_space(req.body)) {
+        if (req.operation == "ImageCommit")
+            judge_commit(j, nullptr);
         out.body_replaced = true; // forwarded empty, as the daemon would read it
     } else {
         auto parsed = parse_json(req.body, req.limits);

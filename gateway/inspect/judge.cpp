@@ -28,6 +28,50 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+std::string_view governing_section(config::role_constraints const& c, std::string_view operation) {
+    if (operation == "VolumeCreate" && c.volumes)
+        return "volumes";
+    if (c.containers)
+        return "containers";
+    if (c.volumes)
+        return "volumes";
+    if (c.images)
+        return "images";
+    if (c.build)
+        return "build";
+    return "ownership";
+}
+
+namespace {
+
+// Whether the role has the section a rule ("containers.cap_add", "ownership") belongs to.
+bool has_section(config::role_constraints const& c, std::string_view rule) {
+    auto const section = rule.substr(0, rule.find('.'));
+    if (section == "containers")
+        return c.containers.has_value();
+    if (section == "volumes")
+        return c.volumes.has_value() || c.containers.has_value();
+    if (section == "images")
+        return c.images.has_value();
+    if (section == "build")
+        return c.build.has_value();
+    return c.ownership;
+}
+
+} // namespace
+
+void check_fields(judge& j, json_value const& body, fields::table const& t) {
+    auto const& rules = j.rules();
+    if (j.done() || rules.empty())
+        return;
+    auto found = fields::first_unjudged(
+        body, t, "", [&](std::string_view rule) { return has_section(rules, rule); });
+    if (!found)
+        return;
+    j.deny(found->rule.empty() ? governing_section(rules, j.req().operation) : found->rule,
+           field_text(found->path, found->value), found->why);
+}
+
 std::string field_text(std::string_view path, std::string_view value) {
     return std::string(path) + "=" + printable(value);
 }
@@ -64,9 +108,10 @@ void judge::invalid(std::string reason) {
 }
 
 void judge::require(requirement_kind kind, std::string subject, std::string field,
-                    std::string_view rule) {
+                    std::string_view rule, std::optional<pin> pinned) {
     out_.requirements.push_back({kind, std::move(subject), std::move(field),
-                                 "roles." + role_.name + "." + std::string(rule)});
+                                 "roles." + role_.name + "." + std::string(rule),
+                                 std::move(pinned)});
 }
 
 json_value* judge::field(json_value& obj, std::string_view name) {

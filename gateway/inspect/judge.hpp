@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/inspect/field_tables.hpp"
 #include "gateway/inspect/inspect.hpp"
 
 namespace dockgate::inspect::detail {
@@ -33,7 +34,7 @@ public:
     void deny(std::string_view rule, std::string field, std::string_view why = {});
     void invalid(std::string reason);
     void require(requirement_kind kind, std::string subject, std::string field,
-                 std::string_view rule);
+                 std::string_view rule, std::optional<pin> pinned = std::nullopt);
 
     // Typed reads. `path` names the field in messages ("HostConfig.Binds").
     json_value* field(json_value& obj, std::string_view name);
@@ -52,6 +53,18 @@ private:
     config::role const& role_;
     inspect_result& out_;
 };
+
+/// The role's section that governs `operation` ("containers", ...), for refusals that name no
+/// narrower rule.
+std::string_view governing_section(config::role_constraints const& c, std::string_view operation);
+
+/// Refuses (default deny) the first field of `body` that table `t` does not know and that
+/// carries a value, and every field `t` refuses that carries one. Applies to roles with
+/// constraints; the rule named is the role's section that governs the operation.
+void check_fields(judge& j, json_value const& body, fields::table const& t);
+
+/// parent[name], created as an empty object or array when absent or null.
+json_value& ensure_member(json_value& parent, std::string_view name, json_kind kind);
 
 /// "Path=value" with the value made printable and cut to a readable length.
 std::string field_text(std::string_view path, std::string_view value);
@@ -72,8 +85,14 @@ void judge_run_as(judge& j, std::string_view user, std::string const& field,
                   requirement_kind if_empty, std::string_view subject);
 void judge_groups(judge& j, std::vector<std::string> const& groups, std::string const& path);
 void judge_image(judge& j, std::string_view reference, std::string const& field);
+void judge_volume_driver(judge& j, std::string_view name, std::string const& field);
+void judge_log_config(judge& j, json_value& log_config, std::string const& path);
+void judge_endpoints(judge& j, json_value& endpoints, std::string const& path);
+void judge_healthcheck(judge& j, json_value& config, std::string const& path);
+void judge_ulimits(judge& j, json_value& obj, std::string const& path);
+void judge_port_bindings(judge& j, json_value& hc, std::string const& path);
 void judge_network_name(judge& j, std::string_view network, std::string const& field,
-                        std::string_view rule);
+                        std::string_view rule, std::optional<pin> pinned = std::nullopt);
 
 // rules_service.cpp
 void judge_service_spec(judge& j, json_value& spec);

@@ -14,17 +14,6 @@ namespace {
 
 constexpr std::string_view owner_label = owner_label_key;
 
-// parent[name] as an object or array, created when absent or null.
-json_value& ensure(json_value& parent, std::string_view name, json_kind kind) {
-    json_value* v = find_field(parent, name);
-    if (v == nullptr || v->is_null()) {
-        set_field(parent, name,
-                  kind == json_kind::object ? json_value::make_object() : json_value::make_array());
-        v = find_field(parent, name);
-    }
-    return *v;
-}
-
 json_value string_array(std::initializer_list<std::string_view> items) {
     auto out = json_value::make_array();
     for (auto item : items)
@@ -33,6 +22,16 @@ json_value string_array(std::initializer_list<std::string_view> items) {
 }
 
 } // namespace
+
+json_value& ensure_member(json_value& parent, std::string_view name, json_kind kind) {
+    json_value* v = find_field(parent, name);
+    if (v == nullptr || v->is_null()) {
+        set_field(parent, name,
+                  kind == json_kind::object ? json_value::make_object() : json_value::make_array());
+        v = find_field(parent, name);
+    }
+    return *v;
+}
 
 void apply_owner_label(judge& j, json_value& parent, std::string const& labels_path) {
     if (j.done() || !parent.is_object())
@@ -60,19 +59,26 @@ void apply_owner_label(judge& j, json_value& parent, std::string const& labels_p
     }
     if (!j.req().add_owner_label)
         return;
-    auto& target = ensure(parent, field_name, json_kind::object);
+    auto& target = ensure_member(parent, field_name, json_kind::object);
     set_field(target, owner_label, json_value::make_string(std::string(j.req().user)));
 }
 
 void apply_container_mutations(judge& j, json_value& body) {
     auto const* c = j.containers();
-    if (j.done() || c == nullptr || !body.is_object() ||
-        (c->inject_security_opt.empty() && !c->cap_drop_all))
+    if (j.done() || c == nullptr || !body.is_object())
         return;
-    auto& hc = ensure(body, "HostConfig", json_kind::object);
+    auto& hc = ensure_member(body, "HostConfig", json_kind::object);
+    // An empty cgroup namespace mode is the host's on cgroup v1 hosts (the daemon's default
+    // there, and forced for API < 1.41): say "private" where the role keeps containers out of
+    // the host's namespaces.
+    if (!c->host_namespaces) {
+        auto const* mode = find_field(hc, "CgroupnsMode");
+        if (mode == nullptr || mode->is_null() || (mode->is_string() && mode->text.empty()))
+            set_field(hc, "CgroupnsMode", json_value::make_string("private"));
+    }
     if (!c->inject_security_opt.empty()) {
         // Appended last: the daemon applies SecurityOpt in order, so these win over the caller's.
-        auto& opts = ensure(hc, "SecurityOpt", json_kind::array);
+        auto& opts = ensure_member(hc, "SecurityOpt", json_kind::array);
         for (auto const& opt : c->inject_security_opt)
             opts.items.push_back(json_value::make_string(opt));
     }
@@ -95,7 +101,7 @@ void apply_service_mutations(judge& j, json_value& spec) {
     // Swarm has no SecurityOpt; no-new-privileges is the one option it can carry.
     for (auto const& opt : c->inject_security_opt) {
         if (opt == "no-new-privileges" || opt == "no-new-privileges=true") {
-            auto& privileges = ensure(*cs, "Privileges", json_kind::object);
+            auto& privileges = ensure_member(*cs, "Privileges", json_kind::object);
             json_value yes;
             yes.kind = json_kind::boolean;
             yes.boolean = true;

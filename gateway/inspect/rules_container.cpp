@@ -4,11 +4,13 @@
 // requirements returned instead of decisions.
 
 #include <algorithm>
+#include <cctype>
 
 #include "config/constraints.hpp"
 #include "gateway/inspect/daemon_rules.hpp"
 #include "gateway/inspect/image_reference.hpp"
 #include "gateway/inspect/judge.hpp"
+#include "gateway/inspect/option_rules.hpp"
 
 namespace dockgate::inspect::detail {
 
@@ -16,6 +18,57 @@ namespace {
 
 std::string indexed(std::string const& path, std::size_t i) {
     return path + "[" + std::to_string(i) + "]";
+}
+
+// A dotted message path ("HostConfig.PidMode") as the member names of a pin.
+std::vector<std::string> members_of(std::string const& path) {
+    std::vector<std::string> out;
+    for (std::size_t start = 0;;) {
+        auto const dot = path.find('.', start);
+        out.push_back(path.substr(start, dot == std::string::npos ? dot : dot - start));
+        if (dot == std::string::npos)
+            return out;
+        start = dot + 1;
+    }
+}
+
+// The pin path of element i of the array at dotted `path`.
+// "[i]", a pin path's array element (appended: GCC 12 warns falsely about `"[" + ...`).
+std::string index_name(std::size_t i) {
+    std::string out = "[";
+    out += std::to_string(i);
+    out += ']';
+    return out;
+}
+
+std::vector<std::string> element_of(std::string const& path, std::size_t i) {
+    auto out = members_of(path);
+    out.push_back(index_name(i));
+    return out;
+}
+
+// A legacy link "name[:alias]": the container it names, and what follows once that name is
+// replaced by the container's id. Without an alias the daemon uses the name as the alias, so it
+// is kept: "db" becomes "<id>:db".
+std::string link_target(std::string const& link) {
+    return link.substr(0, link.find(':'));
+}
+std::string link_alias(std::string const& link) {
+    auto const colon = link.find(':');
+    if (colon != std::string::npos)
+        return link.substr(colon);
+    std::string alias = ":"; // appended: GCC 12 warns falsely about `":" + link`
+    alias += link;
+    return alias;
+}
+
+pin pin_value(std::vector<std::string> path, std::string before = {}, std::string after = {}) {
+    pin p;
+    p.where = pin::place::body_value;
+    p.path = std::move(path);
+    p.before = std::move(before);
+    p.after = std::move(after);
+    return p;
 }
 
 std::string join_options(std::vector<std::pair<std::string, std::string>> const& options) {
@@ -65,10 +118,12 @@ void judge_mode(judge& j, namespace_field kind, std::string_view value, std::str
     case mode_class::container:
         if (confined || j.ownership())
             j.require(requirement_kind::container_owned, m.subject, field,
-                      confined ? "containers.host_namespaces" : "ownership");
+                      confined ? "containers.host_namespaces" : "ownership",
+                      pin_value(members_of(path), "container:"));
         return;
     case mode_class::network:
-        judge_network_name(j, m.subject, field, "containers.host_namespaces");
+        judge_network_name(j, m.subject, field, "containers.host_namespaces",
+                           pin_value(members_of(path)));
         return;
     }
 }
@@ -81,6 +136,12 @@ void judge_binds(judge& j, json_value& hc, std::string const& path) {
             j.invalid(field_text(indexed(path + ".Binds", i), binds[i]) +
                       " is not a bind spec the daemon accepts");
             return;
+        }
+        if (auto const* c = j.containers(); c != nullptr && !spec->mode.empty()) {
+            if (auto refused = judge_bind_mode(spec->mode)) {
+                j.deny(refused->rule, field_text(path + ".Binds", binds[i]), refused->why);
+                return;
+            }
         }
         if (spec->host_path) {
             judge_bind_source(j, spec->source, field_text(path + ".Binds", binds[i]));
@@ -101,9 +162,8 @@ void judge_security(judge& j, json_value& hc, std::string const& path) {
     for (auto const& opt : opts) {
         if (j.done())
             return;
-        if (auto why = security_opt_loosening(parse_security_opt(opt));
-            !why.empty() && !c->unconfined)
-            j.deny("containers.unconfined", field_text(path + ".SecurityOpt", opt), why);
+        if (auto refused = judge_security_opt(opt, *c))
+            j.deny(refused->rule, field_text(path + ".SecurityOpt", opt), refused->why);
     }
     for (auto const* name : {"MaskedPaths", "ReadonlyPaths"}) {
         // null keeps the daemon's defaults; any list (even the defaults) replaces them.
@@ -137,7 +197,7 @@ void judge_bind_source(judge& j, std::string_view source, std::string const& fie
 }
 
 void judge_network_name(judge& j, std::string_view network, std::string const& field,
-                        std::string_view rule) {
+                        std::string_view rule, std::optional<pin> pinned) {
     auto const* c = j.containers();
     if (network == "host") {
         if (c != nullptr && !c->host_namespaces)
@@ -147,7 +207,8 @@ void judge_network_name(judge& j, std::string_view network, std::string const& f
     if (network.empty() || network == "default" || network == "bridge" || network == "none")
         return;
     if ((c != nullptr && !c->host_namespaces) || j.ownership())
-        j.require(requirement_kind::network_not_host, std::string(network), field, rule);
+        j.require(requirement_kind::network_not_host, std::string(network), field, rule,
+                  std::move(pinned));
 }
 
 void judge_capabilities(judge& j, std::vector<std::string> const& caps, std::string const& path) {
@@ -271,11 +332,22 @@ void judge_mount(judge& j, json_value& mount, std::string const& path) {
         j.invalid(path + " must be an object");
         return;
     }
+    auto const* c = j.containers();
     auto const type = j.string(j.field(mount, "Type"), path + ".Type").value_or("");
     auto const source = j.string(j.field(mount, "Source"), path + ".Source").value_or("");
     if (j.done())
         return;
     std::string const source_field = field_text(path + ".Source", source);
+    if (auto* bind = j.object(j.field(mount, "BindOptions"), path + ".BindOptions")) {
+        auto propagation =
+            j.string(j.field(*bind, "Propagation"), path + ".BindOptions.Propagation").value_or("");
+        std::transform(propagation.begin(), propagation.end(), propagation.begin(),
+                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+        if (c != nullptr && (propagation == "shared" || propagation == "rshared"))
+            j.deny("containers.bind_sources",
+                   field_text(path + ".BindOptions.Propagation", propagation),
+                   "shared propagation carries the container's mounts into the host");
+    }
     if (type == "bind" || type == "npipe") {
         judge_bind_source(j, source, source_field);
     } else if (type == "volume") {
@@ -286,19 +358,125 @@ void judge_mount(judge& j, json_value& mount, std::string const& path) {
         if (driver != nullptr) {
             std::string const p = path + ".VolumeOptions.DriverConfig";
             auto const name = j.string(j.field(*driver, "Name"), p + ".Name").value_or("");
+            judge_volume_driver(j, name, field_text(p + ".Name", name));
             judge_driver_options(j, name, j.string_map(j.field(*driver, "Options"), p + ".Options"),
                                  p + ".Options");
         }
+        // A named volume the mount creates belongs to the caller like one made by VolumeCreate.
+        if (!source.empty() && (options != nullptr || j.req().add_owner_label)) {
+            auto& opts = options != nullptr
+                             ? *options
+                             : ensure_member(mount, "VolumeOptions", json_kind::object);
+            apply_owner_label(j, opts, path + ".VolumeOptions.Labels");
+        }
         if (!source.empty() && j.ownership())
             j.require(requirement_kind::volume_owned, source, source_field, "ownership");
-        if (!source.empty() && j.containers() != nullptr)
+        if (!source.empty() && c != nullptr)
             j.require(requirement_kind::volume_confined, source, source_field,
                       "containers.bind_sources");
     } else if (type == "image") {
         judge_image(j, source, source_field);
-    } else if (type != "tmpfs" && type != "cluster" && j.containers() != nullptr) {
+    } else if (type == "cluster") {
+        if (c != nullptr && !c->unconfined)
+            j.deny("containers.unconfined", field_text(path + ".Type", type),
+                   "a cluster volume is mounted on the node by a CSI plugin");
+    } else if (type != "tmpfs" && c != nullptr) {
         j.deny("containers.bind_sources", field_text(path + ".Type", type),
                "not a mount type the gateway knows");
+    }
+}
+
+void judge_volume_driver(judge& j, std::string_view name, std::string const& field) {
+    if (name.empty() || j.rules().empty())
+        return;
+    if (!config::valid_plugin_name(name)) {
+        j.deny("volumes.drivers", field,
+               "not a plugin name (the daemon would look the driver up as a file path)");
+        return;
+    }
+    auto const* allowed = j.rules().volume_drivers();
+    if (allowed != nullptr && std::find(allowed->begin(), allowed->end(), name) == allowed->end())
+        j.deny("volumes.drivers", field, "not in volumes.drivers");
+}
+
+void judge_log_config(judge& j, json_value& log_config, std::string const& path) {
+    auto const* c = j.containers();
+    auto const type = j.string(j.field(log_config, "Type"), path + ".Type").value_or("");
+    auto const options = j.string_map(j.field(log_config, "Config"), path + ".Config");
+    if (j.done() || j.rules().empty())
+        return;
+    if (c == nullptr) {
+        // No containers section: only that the daemon cannot be sent looking on disk.
+        if (!type.empty() && !config::valid_plugin_name(type))
+            j.deny("containers.log_drivers", field_text(path + ".Type", type),
+                   "not a plugin name (the daemon would look the driver up as a file path)");
+        return;
+    }
+    if (auto refused = inspect::judge_log_config(type, options, *c)) {
+        std::string shown = type;
+        for (auto const& [k, v] : options)
+            shown += (shown.empty() ? "" : ",") + k + "=" + v;
+        j.deny(refused->rule, field_text(path, shown), refused->why);
+    }
+}
+
+void judge_endpoints(judge& j, json_value& endpoints, std::string const& path) {
+    auto const* c = j.containers();
+    for (auto& m : endpoints.members) {
+        std::string const at = path + "." + m.key;
+        pin key;
+        key.where = pin::place::body_key;
+        key.path = members_of(path);
+        key.path.push_back(m.key);
+        judge_network_name(j, m.key, field_text(path, m.key), "containers.host_namespaces", key);
+        if (j.done() || m.value.is_null())
+            continue;
+        if (!m.value.is_object()) {
+            j.invalid(at + " must be an object");
+            return;
+        }
+        // The daemon attaches to NetworkID instead of the network the key names.
+        auto const id = j.string(j.field(m.value, "NetworkID"), at + ".NetworkID").value_or("");
+        if (!id.empty() && id != m.key && !j.rules().empty())
+            j.deny(c != nullptr ? "containers.host_namespaces" : "ownership",
+                   field_text(at + ".NetworkID", id),
+                   "the daemon would join this network instead of " + printable(m.key));
+        auto const links = j.strings(j.field(m.value, "Links"), at + ".Links");
+        for (std::size_t i = 0; i < links.size(); ++i) {
+            if (!j.ownership())
+                break;
+            auto p = members_of(path);
+            p.push_back(m.key);
+            p.push_back("Links");
+            p.push_back(index_name(i));
+            j.require(requirement_kind::container_owned, link_target(links[i]),
+                      field_text(at + ".Links", links[i]), "ownership",
+                      pin_value(std::move(p), "", link_alias(links[i])));
+        }
+        for (auto const& [key, value] :
+             j.string_map(j.field(m.value, "DriverOpts"), at + ".DriverOpts")) {
+            if (c == nullptr || j.done())
+                break;
+            if (auto refused = judge_endpoint_option(key, value, *c))
+                j.deny(refused->rule, field_text(at + ".DriverOpts." + key, value), refused->why);
+        }
+    }
+}
+
+void judge_healthcheck(judge& j, json_value& config, std::string const& path) {
+    auto* hc = j.object(j.field(config, "Healthcheck"), path);
+    if (hc == nullptr || j.containers() == nullptr)
+        return;
+    for (auto const* name : {"Interval", "StartInterval"}) {
+        auto* v = j.field(*hc, name);
+        if (v == nullptr || j.done())
+            continue;
+        if (v->kind != json_kind::number) {
+            j.invalid(path + "." + name + " must be a number of nanoseconds");
+            return;
+        }
+        if (auto refused = judge_health_interval(v->text))
+            j.deny(refused->rule, field_text(path + "." + name, v->text), refused->why);
     }
 }
 
@@ -313,6 +491,46 @@ void judge_resources(judge& j, json_value& obj, std::string const& path) {
         auto* v = j.array(j.field(obj, name), path + name);
         if (v != nullptr && !v->items.empty() && !c->devices)
             j.deny("containers.devices", field_text(path + name, write_json(*v)));
+    }
+}
+
+void judge_ulimits(judge& j, json_value& obj, std::string const& path) {
+    auto* list = j.array(j.field(obj, "Ulimits"), path + ".Ulimits");
+    if (list == nullptr || j.containers() == nullptr)
+        return;
+    for (std::size_t i = 0; i < list->items.size() && !j.done(); ++i) {
+        auto& u = list->items[i];
+        if (!u.is_object())
+            continue; // the field tables and the daemon refuse it
+        auto const name =
+            j.string(j.field(u, "Name"), indexed(path + ".Ulimits", i) + ".Name").value_or("");
+        if (auto refused = judge_ulimit(name); refused && !j.done())
+            j.deny(refused->rule, field_text(path + ".Ulimits", name), refused->why);
+    }
+}
+
+void judge_port_bindings(judge& j, json_value& hc, std::string const& path) {
+    auto const* c = j.containers();
+    auto* bindings = j.object(j.field(hc, "PortBindings"), path + ".PortBindings");
+    if (bindings == nullptr || c == nullptr)
+        return;
+    for (auto& m : bindings->members) {
+        std::string const at = path + ".PortBindings." + m.key;
+        auto* list = j.array(&m.value, at);
+        for (std::size_t i = 0; list != nullptr && i < list->items.size() && !j.done(); ++i) {
+            auto& b = list->items[i];
+            if (!b.is_object())
+                continue;
+            auto const host_port =
+                j.string(j.field(b, "HostPort"), indexed(at, i) + ".HostPort").value_or("");
+            auto const lowest = lowest_host_port(host_port);
+            if (lowest && *lowest == 0)
+                j.invalid(field_text(indexed(at, i) + ".HostPort", host_port) +
+                          " is not a port or range the daemon accepts");
+            else if (lowest && *lowest < 1024 && !c->privileged_ports)
+                j.deny("containers.privileged_ports", field_text(at, host_port),
+                       "host ports below 1024 are the host's privileged ports");
+        }
     }
 }
 
@@ -332,16 +550,23 @@ void judge_host_config(judge& j, json_value& hc, std::string const& path) {
             judge_mount(j, mounts->items[i], indexed(path + ".Mounts", i));
     }
     // Another container's volumes may include its bind mounts.
-    for (auto const& from : j.strings(j.field(hc, "VolumesFrom"), path + ".VolumesFrom")) {
+    auto const volumes_from = j.strings(j.field(hc, "VolumesFrom"), path + ".VolumesFrom");
+    for (std::size_t i = 0; i < volumes_from.size(); ++i) {
+        auto const& from = volumes_from[i];
+        auto const colon = from.find(':');
         if (c != nullptr || j.ownership())
-            j.require(requirement_kind::container_owned, from.substr(0, from.find(':')),
+            j.require(requirement_kind::container_owned, from.substr(0, colon),
                       field_text(path + ".VolumesFrom", from),
-                      c != nullptr ? "containers.bind_sources" : "ownership");
+                      c != nullptr ? "containers.bind_sources" : "ownership",
+                      pin_value(element_of(path + ".VolumesFrom", i), "",
+                                colon == std::string::npos ? "" : from.substr(colon)));
     }
-    for (auto const& link : j.strings(j.field(hc, "Links"), path + ".Links")) {
+    auto const links = j.strings(j.field(hc, "Links"), path + ".Links");
+    for (std::size_t i = 0; i < links.size(); ++i) {
         if (j.ownership())
-            j.require(requirement_kind::container_owned, link.substr(0, link.find(':')),
-                      field_text(path + ".Links", link), "ownership");
+            j.require(requirement_kind::container_owned, link_target(links[i]),
+                      field_text(path + ".Links", links[i]), "ownership",
+                      pin_value(element_of(path + ".Links", i), "", link_alias(links[i])));
     }
     struct mode_field {
         char const* name;
@@ -356,6 +581,11 @@ void judge_host_config(judge& j, json_value& hc, std::string const& path) {
         auto const value = j.string(j.field(hc, m.name), path + "." + m.name).value_or("");
         judge_mode(j, m.kind, value, path + "." + m.name);
     }
+    auto const volume_driver =
+        j.string(j.field(hc, "VolumeDriver"), path + ".VolumeDriver").value_or("");
+    judge_volume_driver(j, volume_driver, field_text(path + ".VolumeDriver", volume_driver));
+    if (auto* log = j.object(j.field(hc, "LogConfig"), path + ".LogConfig"))
+        judge_log_config(j, *log, path + ".LogConfig");
     if (c == nullptr)
         return;
     judge_resources(j, hc, path + ".");
@@ -363,6 +593,25 @@ void judge_host_config(judge& j, json_value& hc, std::string const& path) {
     auto const sysctls = j.string_map(j.field(hc, "Sysctls"), path + ".Sysctls");
     if (!sysctls.empty() && !c->sysctls)
         j.deny("containers.sysctls", field_text(path + ".Sysctls", join_options(sysctls)));
+    for (auto const& [key, value] : sysctls) {
+        if (auto refused = judge_sysctl(key); refused && !j.done())
+            j.deny(refused->rule, field_text(path + ".Sysctls." + key, value), refused->why);
+    }
+    for (auto const& [target, options] : j.string_map(j.field(hc, "Tmpfs"), path + ".Tmpfs")) {
+        if (auto refused = judge_tmpfs_options(options); refused && !j.done())
+            j.deny(refused->rule, field_text(path + ".Tmpfs." + target, options), refused->why);
+    }
+    for (auto const& [key, value] : j.string_map(j.field(hc, "StorageOpt"), path + ".StorageOpt")) {
+        if (auto refused = judge_storage_opt(key); refused && !j.done())
+            j.deny(refused->rule, field_text(path + ".StorageOpt." + key, value), refused->why);
+    }
+    judge_ulimits(j, hc, path);
+    judge_port_bindings(j, hc, path);
+    if (auto const* adj = j.field(hc, "OomScoreAdj");
+        adj != nullptr && adj->kind == json_kind::number && adj->text.starts_with('-') &&
+        !fields::is_zero(*adj))
+        j.deny("containers", field_text(path + ".OomScoreAdj", adj->text),
+               "a negative OOM score makes the kernel kill the host's processes first");
     auto const runtime = j.string(j.field(hc, "Runtime"), path + ".Runtime").value_or("");
     if (!runtime.empty() &&
         std::find(c->runtimes.begin(), c->runtimes.end(), runtime) == c->runtimes.end())

@@ -3,9 +3,11 @@
 // same rules as a container's).
 
 #include <algorithm>
+#include <cctype>
 
 #include "gateway/inspect/daemon_rules.hpp"
 #include "gateway/inspect/judge.hpp"
+#include "gateway/inspect/option_rules.hpp"
 
 namespace dockgate::inspect::detail {
 
@@ -25,10 +27,19 @@ void judge_privileges(judge& j, json_value& cs, std::string const& path) {
         if (j.boolean(j.field(*se, "Disable"), p + ".SELinuxContext.Disable").value_or(false))
             j.deny("containers.unconfined", p + ".SELinuxContext.Disable=true",
                    "turns off SELinux labelling");
-        auto const type = j.string(j.field(*se, "Type"), p + ".SELinuxContext.Type").value_or("");
-        if (!type.empty() && type != "container_t" && type != "container_init_t")
-            j.deny("containers.unconfined", field_text(p + ".SELinuxContext.Type", type),
-                   "runs outside the container SELinux type");
+        // Each becomes a label=KEY:VALUE security option on the node: judged as one.
+        for (auto const* key : {"User", "Role", "Type", "Level"}) {
+            std::string const at = p + ".SELinuxContext." + key;
+            auto const value = j.string(j.field(*se, key), at).value_or("");
+            if (value.empty() || j.done())
+                continue;
+            std::string option = "label=";
+            for (char const* k = key; *k != '\0'; ++k)
+                option += static_cast<char>(std::tolower(static_cast<unsigned char>(*k)));
+            option += ":" + value;
+            if (auto refused = judge_security_opt(option, *c))
+                j.deny(refused->rule, field_text(at, value), refused->why);
+        }
     }
     if (auto* sec = j.object(j.field(*privileges, "Seccomp"), p + ".Seccomp")) {
         auto const mode = j.string(j.field(*sec, "Mode"), p + ".Seccomp.Mode").value_or("");
@@ -60,13 +71,47 @@ void judge_container_spec(judge& j, json_value& cs, std::string const& path) {
             judge_mount(j, mounts->items[i], indexed(path + ".Mounts", i));
     }
     auto const sysctls = j.string_map(j.field(cs, "Sysctls"), path + ".Sysctls");
-    if (c != nullptr && !sysctls.empty() && !c->sysctls)
-        j.deny("containers.sysctls",
-               field_text(path + ".Sysctls", sysctls.front().first + "=" + sysctls.front().second));
+    if (c != nullptr && !sysctls.empty() && !c->sysctls) {
+        std::string all;
+        for (auto const& [k, v] : sysctls)
+            all += (all.empty() ? "" : ",") + k + "=" + v;
+        j.deny("containers.sysctls", field_text(path + ".Sysctls", all));
+    }
+    for (auto const& [key, value] : sysctls) {
+        if (c == nullptr || j.done())
+            break;
+        if (auto refused = judge_sysctl(key))
+            j.deny(refused->rule, field_text(path + ".Sysctls." + key, value), refused->why);
+    }
+    judge_ulimits(j, cs, path);
+    if (auto const* adj = j.field(cs, "OomScoreAdj");
+        c != nullptr && adj != nullptr && adj->kind == json_kind::number &&
+        adj->text.starts_with('-') && !fields::is_zero(*adj))
+        j.deny("containers", field_text(path + ".OomScoreAdj", adj->text),
+               "a negative OOM score makes the kernel kill the host's processes first");
+    judge_healthcheck(j, cs, path + ".Healthcheck");
+    // Secrets and configs are the swarm's; an ownership role reaches only its own.
+    for (auto const* list : {"Secrets", "Configs"}) {
+        auto* refs = j.array(j.field(cs, list), path + "." + list);
+        for (std::size_t i = 0; refs != nullptr && i < refs->items.size() && !j.done(); ++i) {
+            auto& ref = refs->items[i];
+            if (!ref.is_object())
+                continue;
+            bool const secret = std::string_view(list) == "Secrets";
+            std::string const at = indexed(path + "." + list, i);
+            auto const id = j.string(j.field(ref, secret ? "SecretID" : "ConfigID"),
+                                     at + (secret ? ".SecretID" : ".ConfigID"))
+                                .value_or("");
+            if (j.ownership())
+                j.require(secret ? requirement_kind::secret_owned : requirement_kind::config_owned,
+                          id, field_text(at, id), "ownership");
+        }
+    }
     apply_owner_label(j, cs, path + ".Labels");
 }
 
 void judge_networks(judge& j, json_value* networks, std::string const& path) {
+    auto const* c = j.containers();
     if (auto* list = j.array(networks, path)) {
         for (std::size_t i = 0; i < list->items.size() && !j.done(); ++i) {
             auto& n = list->items[i];
@@ -78,7 +123,48 @@ void judge_networks(judge& j, json_value* networks, std::string const& path) {
                 j.string(j.field(n, "Target"), indexed(path, i) + ".Target").value_or("");
             judge_network_name(j, target, field_text(indexed(path, i) + ".Target", target),
                                "containers.host_namespaces");
+            for (auto const& [key, value] :
+                 j.string_map(j.field(n, "DriverOpts"), indexed(path, i) + ".DriverOpts")) {
+                if (c == nullptr || j.done())
+                    break;
+                if (auto refused = judge_endpoint_option(key, value, *c))
+                    j.deny(refused->rule,
+                           field_text(indexed(path, i) + ".DriverOpts." + key, value),
+                           refused->why);
+            }
         }
+    }
+}
+
+// TaskTemplate.LogDriver {Name, Options}: a container's LogConfig by other names.
+void judge_task_log_driver(judge& j, json_value& task) {
+    auto* driver = j.object(j.field(task, "LogDriver"), "TaskTemplate.LogDriver");
+    if (driver == nullptr)
+        return;
+    auto log_config = json_value::make_object();
+    if (auto* name = j.field(*driver, "Name"))
+        log_config.members.push_back({"Type", *name});
+    if (auto* options = j.field(*driver, "Options"))
+        log_config.members.push_back({"Config", *options});
+    judge_log_config(j, log_config, "TaskTemplate.LogDriver");
+}
+
+// EndpointSpec.Ports: published ports are opened on the nodes' own interfaces.
+void judge_published_ports(judge& j, json_value& spec) {
+    auto const* c = j.containers();
+    auto* endpoint = j.object(j.field(spec, "EndpointSpec"), "EndpointSpec");
+    auto* ports =
+        endpoint != nullptr ? j.array(j.field(*endpoint, "Ports"), "EndpointSpec.Ports") : nullptr;
+    for (std::size_t i = 0; ports != nullptr && c != nullptr && i < ports->items.size(); ++i) {
+        auto& port = ports->items[i];
+        auto const* published = port.is_object() ? j.field(port, "PublishedPort") : nullptr;
+        if (published == nullptr || published->kind != json_kind::number || j.done())
+            continue;
+        auto const lowest = lowest_host_port(published->text);
+        if (lowest && *lowest > 0 && *lowest < 1024 && !c->privileged_ports)
+            j.deny("containers.privileged_ports",
+                   field_text(indexed("EndpointSpec.Ports", i) + ".PublishedPort", published->text),
+                   "host ports below 1024 are the host's privileged ports");
     }
 }
 
@@ -103,6 +189,8 @@ void judge_service_spec(judge& j, json_value& spec) {
                    "only container tasks can be judged");
     }
     judge_networks(j, j.field(*task, "Networks"), "TaskTemplate.Networks");
+    judge_task_log_driver(j, *task);
+    judge_published_ports(j, spec);
     if (auto* cs = j.object(j.field(*task, "ContainerSpec"), "TaskTemplate.ContainerSpec"))
         judge_container_spec(j, *cs, "TaskTemplate.ContainerSpec");
 }

@@ -164,8 +164,9 @@ TEST(admission_body, the_judged_body_is_what_is_forwarded) {
                                create(R"({"image":"busybox",)" + ok_user + R"(,"Cmd":["true"]})"));
     ASSERT_EQ(out.result.result, outcome::allow) << out.result.message;
     ASSERT_TRUE(out.result.forward_body);
-    EXPECT_EQ(*out.result.forward_body, R"({"Image":"busybox","User":"1000:1000","Cmd":["true"],)"
-                                        R"("HostConfig":{"SecurityOpt":["no-new-privileges"]}})");
+    EXPECT_EQ(*out.result.forward_body,
+              R"({"Image":"busybox","User":"1000:1000","Cmd":["true"],)"
+              R"("HostConfig":{"CgroupnsMode":"private","SecurityOpt":["no-new-privileges"]}})");
     EXPECT_TRUE(out.asked.empty());
 }
 

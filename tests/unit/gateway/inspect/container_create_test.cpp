@@ -99,7 +99,7 @@ INSTANTIATE_TEST_SUITE_P(
         twin{"mount_unknown_type",
              create_body(hc(R"("Mounts":[{"Type":"BIND","Source":"/","Target":"/x"}])")),
              "containers.bind_sources",
-             create_body(hc(R"("Mounts":[{"Type":"cluster","Source":"c","Target":"/x"}])"))},
+             create_body(hc(R"("Mounts":[{"Type":"tmpfs","Target":"/x"}])"))},
         twin{"pid_host", create_body(hc(R"("PidMode":"host")")), "containers.host_namespaces",
              create_body(hc(R"("PidMode":"")"))},
         twin{"network_host", create_body(hc(R"("NetworkMode":"host")")),
@@ -136,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(
              create_body(hc(R"("SecurityOpt":["apparmor=docker-default"])"))},
         twin{"seccomp_custom",
              create_body(hc(R"("SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"])")),
-             "containers.unconfined", create_body(hc(R"("SecurityOpt":["seccomp=builtin"])"))},
+             "containers.seccomp_profiles", create_body(hc(R"("SecurityOpt":["seccomp="])"))},
         twin{"label_disable", create_body(hc(R"("SecurityOpt":["label=disable"])")),
              "containers.unconfined",
              create_body(hc(R"("SecurityOpt":["label=level:s0:c100,c200"])"))},
@@ -145,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(
              create_body(hc(R"("SecurityOpt":["label:type:container_t"])"))},
         twin{"label_spc_t", create_body(hc(R"("SecurityOpt":["label=type:spc_t"])")),
              "containers.unconfined",
-             create_body(hc(R"("SecurityOpt":["no-new-privileges=false"])"))},
+             create_body(hc(R"("SecurityOpt":["label=type:container_t"])"))},
         twin{"systempaths", create_body(hc(R"("SecurityOpt":["systempaths=unconfined"])")),
              "containers.unconfined", create_body(hc(R"("SecurityOpt":null)"))},
         twin{"masked_paths", create_body(hc(R"("MaskedPaths":[])")), "containers.unconfined",
@@ -223,11 +223,11 @@ TEST(container_create, injected_options_are_in_the_forwarded_body) {
     role.constraints.containers->cap_drop_all = true;
     auto const r =
         test::run(test::create(create_body(
-                      R"({"SecurityOpt":["no-new-privileges=false"],"CapDrop":"NET_RAW"})")),
+                      R"({"SecurityOpt":["no-new-privileges=true"],"CapDrop":"NET_RAW"})")),
                   role);
     ASSERT_TRUE(r.allowed()) << r.detail.message;
     EXPECT_NE(
-        r.forward_body.find(R"("SecurityOpt":["no-new-privileges=false","no-new-privileges"])"),
+        r.forward_body.find(R"("SecurityOpt":["no-new-privileges=true","no-new-privileges"])"),
         std::string::npos)
         << r.forward_body;
     EXPECT_NE(r.forward_body.find(R"("CapDrop":["ALL"])"), std::string::npos) << r.forward_body;
@@ -237,9 +237,9 @@ TEST(container_create, host_config_is_created_for_injections) {
     auto const r =
         test::run(test::create(R"({"Image":"ubuntu","User":"1000:1000"})"), test::developer_role());
     ASSERT_TRUE(r.allowed()) << r.detail.message;
-    EXPECT_EQ(
-        r.forward_body,
-        R"({"Image":"ubuntu","User":"1000:1000","HostConfig":{"SecurityOpt":["no-new-privileges"]}})");
+    EXPECT_EQ(r.forward_body,
+              R"({"Image":"ubuntu","User":"1000:1000","HostConfig":{"CgroupnsMode":"private",)"
+              R"("SecurityOpt":["no-new-privileges"]}})");
 }
 
 TEST(container_create, owner_label_is_added_and_keys_canonicalised) {
@@ -250,7 +250,8 @@ TEST(container_create, owner_label_is_added_and_keys_canonicalised) {
     ASSERT_TRUE(r.allowed()) << r.detail.message;
     EXPECT_EQ(r.forward_body,
               R"({"Image":"ubuntu","User":"1000:1000","Labels":{"a":"b","dockgate.owner":"alice"},)"
-              R"("HostConfig":{"Privileged":false,"SecurityOpt":["no-new-privileges"]}})");
+              R"("HostConfig":{"Privileged":false,"CgroupnsMode":"private",)"
+              R"("SecurityOpt":["no-new-privileges"]}})");
 }
 
 TEST(container_create, unconstrained_role_still_gets_the_canonical_body) {

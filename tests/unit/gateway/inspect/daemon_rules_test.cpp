@@ -36,45 +36,6 @@ TEST(normalize_capability, like_normalize_legacy_capabilities) {
     EXPECT_EQ(normalize_capability("SYS_ADMIN "), std::nullopt);
 }
 
-TEST(security_opt, parsed_and_judged_like_parse_security_opt) {
-    struct row {
-        char const* opt;
-        char const* key;
-        char const* value;
-        bool loosens;
-    };
-    for (auto const& r : std::vector<row>{
-             {"no-new-privileges", "no-new-privileges", "", false},
-             {"no-new-privileges=false", "no-new-privileges", "false", false},
-             {"no-new-privileges:true", "no-new-privileges", "true", false},
-             {"apparmor=unconfined", "apparmor", "unconfined", true},
-             {"apparmor:unconfined", "apparmor", "unconfined", true},
-             {"apparmor=docker-default", "apparmor", "docker-default", false},
-             {"seccomp=unconfined", "seccomp", "unconfined", true},
-             {"seccomp=builtin", "seccomp", "builtin", false},
-             {"seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}", "seccomp",
-              "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", true},
-             {"label=disable", "label", "disable", true},
-             {"label:disable", "label", "disable", true},
-             {"disable", "disable", "", true},
-             {"label=type:spc_t", "label", "type:spc_t", true},
-             {"label:type:unconfined_t", "label", "type:unconfined_t", true},
-             {"label=type:container_t", "label", "type:container_t", false},
-             {"label=level:s0:c1,c2", "label", "level:s0:c1,c2", false},
-             {"label=bogus:x", "label", "bogus:x", true},
-             {"systempaths=unconfined", "systempaths", "unconfined", true},
-             {"writable-cgroups=true", "writable-cgroups", "true", true},
-             {"writable-cgroups=false", "writable-cgroups", "false", false},
-             {"SECCOMP=unconfined", "SECCOMP", "unconfined", true},
-             {"apparmor:x=unconfined", "apparmor:x", "unconfined", true},
-         }) {
-        auto const o = parse_security_opt(r.opt);
-        EXPECT_EQ(o.key, r.key) << r.opt;
-        EXPECT_EQ(o.value, r.value) << r.opt;
-        EXPECT_EQ(!security_opt_loosening(o).empty(), r.loosens) << r.opt;
-    }
-}
-
 TEST(judge_user, run_as_non_root) {
     struct row {
         char const* user;

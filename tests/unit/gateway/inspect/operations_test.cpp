@@ -82,13 +82,13 @@ INSTANTIATE_TEST_SUITE_P(
             pull(q({{"fromImage", "library/ubuntu"}, {"tag", "sha256:" + std::string(64, 'b')}}))},
         op_twin{"pull_import_url",
                 pull(q({{"fromSrc", "http://evil.example.com/rootfs.tar"}, {"repo", "x"}})),
-                "images.registries", pull(q({{"fromSrc", "-"}, {"repo", "x"}}))},
+                "images.registries", pull(q({{"fromSrc", "-"}, {"repo", "local/x"}}))},
         op_twin{"build_network_host", build(q({{"networkmode", "host"}})), "build.network_host",
                 build(q({{"networkmode", "default"}}))},
         op_twin{"build_remote", build(q({{"remote", "https://github.com/x/y.git"}})),
                 "build.remote_context", build(q({{"remote", "client-session"}}))},
         op_twin{"build_cgroup_parent", build(q({{"cgroupparent", "/"}})),
-                "containers.cgroup_parent", build(q({{"t", "app:1"}}))},
+                "containers.cgroup_parent", build(q({{"t", "local/app:1"}}))},
         op_twin{"service_bind",
                 service(ok_spec + R"(,"Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]})"),
                 "containers.bind_sources",
@@ -180,6 +180,12 @@ TEST(volume_create, bind_options_are_judged_against_bind_sources_when_driver_opt
             volume(R"({"DriverOpts":{"type":"nfs","o":"addr=10.0.0.1","device":":/export"}})"),
             role)
             .allowed());
+    // A driver outside volumes.drivers is a plugin the gateway cannot judge.
+    auto const plugin =
+        test::run(volume(R"({"Driver":"rexray","DriverOpts":{"size":"10"}})"), role);
+    EXPECT_EQ(plugin.decision, verdict::deny);
+    EXPECT_EQ(plugin.detail.rule, "roles.developer.volumes.drivers");
+    role.constraints.volumes->drivers.push_back("rexray");
     EXPECT_TRUE(
         test::run(volume(R"({"Driver":"rexray","DriverOpts":{"size":"10"}})"), role).allowed());
 }
