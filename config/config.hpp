@@ -97,8 +97,10 @@ struct config {
     std::optional<ssh_listener> ssh;
     std::optional<admin_listener> admin;
     limits_section limits;
-    std::map<std::string, user_entry> users;
+        std::map<std::string, user_entry> users;
     std::vector<role> roles; // in file order
+    // Valid but probably not what was meant: printed by check-config, logged at (re)load.
+    std::vector<std::string> warnings;
 };
 
 /// Thrown by load_config()/parse_config() with every problem found, each already formatted as

@@ -442,6 +442,16 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     for (auto i : order)
         sorted.push_back(std::move(cfg.roles[i]));
     cfg.roles = std::move(sorted);
+    for (auto const& ro : cfg.roles) {
+        auto const& c = ro.constraints;
+        bool const grpc = std::find(ro.allow.begin(), ro.allow.end(), "Grpc") != ro.allow.end();
+        if (grpc && (c.build || c.images || c.containers))
+            cfg.warnings.push_back(
+                "roles." + ro.name +
+                ".allow: \"Grpc\" (BuildKit's own API) carries build options the gateway cannot "
+                "read, so this role's [build], [images] and [containers] sections refuse it; "
+                "docker build works without it");
+    }
 }
 
 } // namespace

@@ -68,6 +68,8 @@ int check_config(std::string const& file) {
     }
     for (auto const& [name, u] : cfg->users)
         std::cout << "user " << name << ": groups [" << join(u.groups) << "]\n";
+    for (auto const& w : cfg->warnings)
+        std::cout << "warning: " << w << '\n';
     return 0;
 }
 
@@ -171,6 +173,8 @@ int main(int argc, char** argv) {
     try {
         spdlog::info("dockgate {} starting: upstream unix://{}, {} worker(s)", DOCKGATE_VERSION,
                      snap->cfg->gateway.upstream_socket.string(), snap->cfg->gateway.workers);
+        for (auto const& w : snap->cfg->warnings)
+            spdlog::warn("config: {}", w);
         return server::run(snap);
     } catch (std::exception const& e) {
         spdlog::critical("{}", e.what());

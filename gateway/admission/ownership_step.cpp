@@ -4,6 +4,7 @@
 // "not found" whatever the request would otherwise have been refused for.
 
 #include <algorithm>
+#include <array>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -132,6 +133,56 @@ detail::task<std::optional<verdict>> admission::state::ownership_step() {
     if (auto* err = std::get_if<std::string>(&query))
         co_return refusal(outcome::invalid, 400, "dockgate: invalid query: " + *err, *err);
     auto params = std::get<std::vector<inspect::query_param>>(std::move(query));
+
+    if (step.action == action::create_named) {
+        // Names are one namespace for every user of the daemon. A name someone else's object
+        // holds is refused without saying whose or which object it is (the daemon's conflict
+        // would name its id; a volume create would hand the existing volume out).
+        std::string name;
+        if (step.kind == inspect::owned_kind::container) {
+            name = std::string(inspect::query_get(params, "name").value_or(""));
+        } else if (auto parsed = inspect::parse_json(body);
+                   std::holds_alternative<inspect::json_value>(parsed)) {
+            auto& root = std::get<inspect::json_value>(parsed);
+            auto const* n = root.is_object() ? inspect::find_field(root, "Name") : nullptr;
+            if (n != nullptr && n->is_string())
+                name = n->text;
+        }
+        if (name.empty())
+            co_return std::nullopt;
+        auto [status, inspected] = co_await get_json(inspect::inspect_path(step.kind, name));
+        if (status == 404 || (status == 200 && inspect::object_name(step.kind, inspected) != name))
+            co_return std::nullopt; // free (or only an id prefix of another object)
+        if (status == 200) {
+            auto const object = inspect::read_owned_object(step.kind, inspected, who.user);
+            if (object.owned || object.shared)
+                co_return std::nullopt; // the daemon's own answer is about the caller's object
+        }
+        co_return refuse_unowned(role, audit_only, status == 200 ? 409 : 0,
+                                 status == 200 ? "dockgate: the name \"" + name +
+                                                     "\" is in use (names are shared by every "
+                                                     "user of this daemon; choose another)"
+                                               : "\"" + name + "\"",
+                                 status == 200 ? "name held by someone else"
+                                               : "daemon unreachable");
+    }
+
+    if (step.action == action::filter_query && operation == "ContainerList") {
+        // since/before name a container the daemon resolves, answering "No such container"
+        // when it is missing: someone else's must look missing too.
+        static constexpr std::array<std::string_view, 2> keys{"since", "before"};
+        for (auto const key : keys) {
+            auto refs = inspect::filter_values(inspect::query_get(params, "filters"), key);
+            if (auto legacy = inspect::query_get(params, key); legacy && !legacy->empty())
+                refs.emplace_back(*legacy);
+            for (auto const& ref : refs) {
+                std::string id;
+                if (auto refused = co_await require_owned(role, audit_only,
+                                                          inspect::owned_kind::container, ref, id))
+                    co_return refused;
+            }
+        }
+    }
 
     if (step.action == action::commit_container) {
         auto const ref = inspect::query_get(params, "container");

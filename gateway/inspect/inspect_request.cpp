@@ -79,6 +79,7 @@ operation_entry const operations[] = {
      commit_params},
     {"ImageTag", body_handling::query_only, {"repo", "tag"}, tag_params},
     {"ImageLoad", body_handling::query_only, {}, load_params},
+    {"Grpc", body_handling::query_only, {}, {}},
 };
 
 operation_entry const* find_operation(std::string_view operation) {
@@ -532,6 +533,17 @@ inspect_result inspect_request(request const& req, config::role const& role) {
             judge_image_build(j);
             if (!j.done())
                 confine_build_labels(j, out);
+        } else if (req.operation == "Grpc") {
+            // BuildKit's API: any frontend, any image, the network.host entitlement.
+            auto const& c = role.constraints;
+            std::string_view const rule = c.build        ? "build"
+                                          : c.images     ? "images.registries"
+                                          : c.containers ? "containers.host_namespaces"
+                                                         : "";
+            if (!rule.empty())
+                j.deny(rule, "Grpc=<BuildKit request>",
+                       "BuildKit's own API carries build options the gateway cannot read (use "
+                       "docker build, which goes through ImageBuild)");
         } else if (req.operation == "ImageTag") {
             judge_local_name(j, query_get(req.query, "repo").value_or(""), "repo");
         } else if (req.operation == "ImageLoad") {

@@ -217,14 +217,27 @@ std::string_view operation_action(std::string_view operation) noexcept {
         std::string_view operation, action;
     };
     static constexpr entry actions[] = {
-        {"ContainerCreate", "create a container"}, {"ContainerUpdate", "update a container"},
-        {"ContainerExec", "exec in a container"},  {"ContainerStart", "start a container"},
-        {"VolumeCreate", "create a volume"},       {"NetworkCreate", "create a network"},
-        {"ImageCreate", "pull an image"},          {"ImageBuild", "build an image"},
-        {"ServiceCreate", "create a service"},     {"ServiceUpdate", "update a service"},
-        {"PluginPull", "install a plugin"},        {"PluginUpgrade", "upgrade a plugin"},
-        {"PluginSet", "configure a plugin"},       {"SecretCreate", "create a secret"},
-        {"ConfigCreate", "create a config"},       {"PluginCreate", "create a plugin"},
+        {"ContainerCreate", "create a container"},
+        {"ContainerUpdate", "update a container"},
+        {"ContainerExec", "exec in a container"},
+        {"ContainerStart", "start a container"},
+        {"VolumeCreate", "create a volume"},
+        {"NetworkCreate", "create a network"},
+        {"ImageCreate", "pull an image"},
+        {"ImageBuild", "build an image"},
+        {"ServiceCreate", "create a service"},
+        {"ServiceUpdate", "update a service"},
+        {"PluginPull", "install a plugin"},
+        {"PluginUpgrade", "upgrade a plugin"},
+        {"PluginSet", "configure a plugin"},
+        {"SecretCreate", "create a secret"},
+        {"ConfigCreate", "create a config"},
+        {"PluginCreate", "create a plugin"},
+        {"NetworkConnect", "connect to a network"},
+        {"ImageCommit", "commit a container"},
+        {"ImageTag", "tag an image"},
+        {"ImageLoad", "load images"},
+        {"Grpc", "use BuildKit's API"},
     };
     for (auto const& e : actions) {
         if (e.operation == operation)

@@ -118,6 +118,12 @@ ownership_step ownership_step_for(std::string_view operation,
                                   std::string_view path_template) noexcept {
     if (operation == "NetworkConnect" || operation == "NetworkDisconnect")
         return {ownership_action::connect_body, owned_kind::network, {}};
+    if (operation == "ContainerCreate")
+        return {ownership_action::create_named, owned_kind::container, {}};
+    if (operation == "VolumeCreate")
+        return {ownership_action::create_named, owned_kind::volume, {}};
+    if (operation == "NetworkCreate")
+        return {ownership_action::create_named, owned_kind::network, {}};
     for (auto const& r : object_routes) {
         if (path_template.starts_with(r.prefix) &&
             (path_template.size() == r.prefix.size() || path_template[r.prefix.size()] == '/'))
@@ -255,6 +261,34 @@ confined_filters confine_filters(std::optional<std::string_view> filters, std::s
         out.members.push_back({std::move(key), std::move(flags)});
     }
     return {write_json(out), {}};
+}
+
+std::vector<std::string> filter_values(std::optional<std::string_view> filters,
+                                       std::string_view key) {
+    if (!filters || filters->empty())
+        return {};
+    auto parsed = parse_json(*filters);
+    auto const* root = std::get_if<json_value>(&parsed);
+    if (root == nullptr || !root->is_object())
+        return {};
+    std::vector<std::pair<std::string, std::vector<std::string>>> fields;
+    if (!read_map_form(*root, fields)) {
+        fields.clear();
+        if (!read_list_form(*root, fields))
+            return {};
+    }
+    for (auto& [k, values] : fields) {
+        if (k == key)
+            return std::move(values);
+    }
+    return {};
+}
+
+std::string object_name(owned_kind kind, boost::json::value const& inspected) {
+    auto name = string_at(member(inspected, "Name"));
+    if (kind == owned_kind::container && !name.empty() && name.front() == '/')
+        name.erase(0, 1);
+    return name;
 }
 
 void confine_data_usage(boost::json::value& usage, std::string_view user) {

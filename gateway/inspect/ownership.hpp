@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -38,7 +39,8 @@ enum class ownership_action : unsigned char {
     connect_body,     // NetworkConnect/Disconnect: the target and the body's Container
     filter_query,     // add the owner label to `filters`
     data_usage,       // SystemDataUsage: the reply is confined
-    refuse            // cannot be confined: refused for ownership roles
+    refuse,           // cannot be confined: refused for ownership roles
+    create_named      // a create naming its object: the name must not be someone else's
 };
 
 struct ownership_step {
@@ -75,6 +77,15 @@ struct confined_filters {
     std::string error;
 };
 confined_filters confine_filters(std::optional<std::string_view> filters, std::string_view user);
+
+/// The values of filter `key` ("since") in a `filters` query value, in either of the forms
+/// moby's filters.FromJSON reads; empty when absent or unreadable (confine_filters says why).
+std::vector<std::string> filter_values(std::optional<std::string_view> filters,
+                                       std::string_view key);
+
+/// The name an inspect reply gives its object ("web" for a container whose Name is "/web"), to
+/// tell a name from an id prefix the daemon matched.
+std::string object_name(owned_kind kind, boost::json::value const& inspected);
 
 /// Keeps only the caller's containers and volumes of a /system/df reply and empties the build
 /// cache, whose records name no owner.

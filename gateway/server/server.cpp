@@ -298,6 +298,8 @@ private:
             return;
         }
         warn_about_restart_only_changes(*old->cfg, *next->cfg);
+        for (auto const& w : next->cfg->warnings)
+            spdlog::warn("config: {}", w);
         current_.store(next);
         services_.metrics.count_reload(true);
         watcher_.watch(config::watched_files(*next->cfg));

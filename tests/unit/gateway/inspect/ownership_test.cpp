@@ -57,8 +57,11 @@ TEST(ownership, steps_of_collections) {
     EXPECT_EQ(step_of("POST", "/commit").action, action::commit_container);
     EXPECT_EQ(step_of("POST", "/build/prune").action, action::refuse);
     EXPECT_FALSE(step_of("POST", "/build/prune").why.empty());
-    // Creates are labelled by the body policy; images and the daemon itself are shared.
-    EXPECT_EQ(step_of("POST", "/containers/create").action, action::none);
+    // Creates are labelled by the body policy, and their names checked against others'; images
+    // and the daemon itself are shared.
+    EXPECT_EQ(step_of("POST", "/containers/create").action, action::create_named);
+    EXPECT_EQ(step_of("POST", "/volumes/create").action, action::create_named);
+    EXPECT_EQ(step_of("POST", "/networks/create").action, action::create_named);
     EXPECT_EQ(step_of("GET", "/images/json").action, action::none);
     EXPECT_EQ(step_of("GET", "/_ping").action, action::none);
     EXPECT_EQ(step_of("GET", "/v1.41/version").action, action::none);
@@ -124,6 +127,16 @@ boost::json::value filters_of(std::optional<std::string_view> in) {
     auto const r = confine_filters(in, "alice");
     EXPECT_TRUE(r.error.empty()) << (in ? *in : "<none>") << ": " << r.error;
     return boost::json::parse(r.value);
+}
+
+TEST(ownership, filter_values_in_both_forms) {
+    EXPECT_EQ(filter_values(R"({"since":{"web":true},"label":{"a":true}})", "since"),
+              std::vector<std::string>{"web"});
+    EXPECT_EQ(filter_values(R"({"before":["db","web"]})", "before"),
+              (std::vector<std::string>{"db", "web"}));
+    EXPECT_TRUE(filter_values(R"({"label":["a"]})", "since").empty());
+    EXPECT_TRUE(filter_values(std::nullopt, "since").empty());
+    EXPECT_TRUE(filter_values("not json", "since").empty());
 }
 
 TEST(ownership, filters_gain_the_owner_label) {
