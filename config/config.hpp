@@ -57,6 +57,8 @@ struct limits_section {
     std::uint64_t max_connections = 10000;
     std::uint64_t header_bytes = 65536;
     std::uint64_t body_bytes = 1024 * 1024; // bodies policy must read (413 beyond)
+    // A build context read for its Dockerfile (a role with images.registries): 413 beyond.
+    std::uint64_t build_context_bytes = 64 * 1024 * 1024;
     duration handshake_timeout{std::chrono::seconds(10)};
     duration header_timeout{std::chrono::seconds(30)};
     duration idle_timeout{std::chrono::seconds(120)};
@@ -97,7 +99,7 @@ struct config {
     std::optional<ssh_listener> ssh;
     std::optional<admin_listener> admin;
     limits_section limits;
-        std::map<std::string, user_entry> users;
+    std::map<std::string, user_entry> users;
     std::vector<role> roles; // in file order
     // Valid but probably not what was meant: printed by check-config, logged at (re)load.
     std::vector<std::string> warnings;

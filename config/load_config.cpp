@@ -247,7 +247,8 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
         return;
     r.only_keys(*t, "limits",
                 {"max_connections", "header_bytes", "handshake_timeout", "header_timeout",
-                 "idle_timeout", "upstream_connect_timeout", "write_timeout", "body_bytes"});
+                 "idle_timeout", "upstream_connect_timeout", "write_timeout", "body_bytes",
+                 "build_context_bytes"});
     auto& l = cfg.limits;
     if (auto v = r.integer(*t, "limits", "max_connections", 1, 1'000'000))
         l.max_connections = static_cast<std::uint64_t>(*v);
@@ -255,6 +256,8 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
         l.header_bytes = static_cast<std::uint64_t>(*v);
     if (auto v = r.integer(*t, "limits", "body_bytes", 1024, 64 << 20))
         l.body_bytes = static_cast<std::uint64_t>(*v);
+    if (auto v = r.integer(*t, "limits", "build_context_bytes", 1024, std::int64_t{4} << 30))
+        l.build_context_bytes = static_cast<std::uint64_t>(*v);
     for (auto [key, field] : {std::pair{"handshake_timeout", &l.handshake_timeout},
                               std::pair{"header_timeout", &l.header_timeout},
                               std::pair{"idle_timeout", &l.idle_timeout},

@@ -44,6 +44,7 @@ admission::state::state(std::shared_ptr<server::snapshot const> snap_in,
     , roles(std::move(roles_in))
     , head(std::move(head_in))
     , resolve(std::move(resolve_in)) {
+    body_bytes = snap->cfg->limits.body_bytes;
     auto canonical = http::canonicalize_target(head.target);
     if (auto* err = std::get_if<http::target_error>(&canonical)) {
         auto v = refusal(outcome::invalid, 400, "dockgate: invalid request target: " + err->reason,
@@ -90,6 +91,11 @@ admission::state::state(std::shared_ptr<server::snapshot const> snap_in,
         std::any_of(admitting.begin(), admitting.end(),
                     [](auto const* r) { return constrains(*r); }))
         wants_body = true;
+    if (std::any_of(admitting.begin(), admitting.end(),
+                    [&](auto const* r) { return inspect::reads_build_context(operation, *r); })) {
+        wants_body = true;
+        body_bytes = snap->cfg->limits.build_context_bytes;
+    }
 }
 
 std::string admission::state::version_prefix() const {
@@ -175,7 +181,7 @@ std::string_view admission::operation() const noexcept {
 std::optional<std::uint64_t> admission::body_limit() const noexcept {
     if (state_->early || !state_->wants_body)
         return std::nullopt;
-    return state_->snap->cfg->limits.body_bytes;
+    return state_->body_bytes;
 }
 
 std::vector<lookup_record> const& admission::lookups() const noexcept {
@@ -200,11 +206,12 @@ step admission::start(std::string body) {
 
 step admission::body_too_large() {
     auto& s = *state_;
-    auto const limit = s.snap->cfg->limits.body_bytes;
+    bool const context = s.body_bytes != s.snap->cfg->limits.body_bytes;
+    std::string const key = context ? "limits.build_context_bytes" : "limits.body_bytes";
     s.final = s.refusal(outcome::invalid, 413,
-                        "dockgate: the request body is larger than limits.body_bytes (" +
-                            std::to_string(limit) + " bytes) and cannot be inspected",
-                        "body larger than limits.body_bytes");
+                        "dockgate: the request body is larger than " + key + " (" +
+                            std::to_string(s.body_bytes) + " bytes) and cannot be inspected",
+                        "body larger than " + key);
     s.early.reset();
     return next();
 }

@@ -40,6 +40,10 @@ enum class body_handling {
 /// What the session must do with the body of `operation` (an Engine API operationId).
 body_handling handling_for(std::string_view operation) noexcept;
 
+/// True when `role` judges the images a build's Dockerfile names: the build context (a tar)
+/// is then read whole, within limits.build_context_bytes, and forwarded as received.
+bool reads_build_context(std::string_view operation, config::role const& role) noexcept;
+
 struct request {
     std::string_view operation;         // "ContainerCreate"
     std::span<query_param const> query; // parse_go_query() of the canonical target's query

@@ -6,6 +6,7 @@
 #include <span>
 #include <unordered_map>
 
+#include "gateway/inspect/dockerfile.hpp"
 #include "gateway/inspect/field_tables.hpp"
 #include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/image_reference.hpp"
@@ -409,6 +410,60 @@ void judge_network_connect(judge& j, json_value& body) {
     detail::check_fields(j, body, fields::network_connect());
 }
 
+// Under images.registries, the images a build pulls: the Dockerfile's FROM, COPY --from and
+// RUN --mount from= images and its `# syntax=` frontend (or BUILDKIT_SYNTAX), read from the
+// context the client sends. A context the gateway cannot read (fetched by the daemon, sent
+// over a BuildKit session, compressed) leaves them unjudged, so the build is refused.
+void judge_build_context(judge& j) {
+    auto const& images = j.rules().images;
+    if (!images || !images->registries || j.done())
+        return;
+    auto const query = j.req().query;
+    if (auto const remote = query_get(query, "remote").value_or(""); !remote.empty()) {
+        j.deny("images.registries", detail::field_text("remote", remote),
+               "the context is not sent through the gateway, so the images its Dockerfile "
+               "names cannot be judged (send the context with the request, e.g. "
+               "DOCKER_BUILDKIT=0 docker build)");
+        return;
+    }
+    std::string const name(query_get(query, "dockerfile").value_or(""));
+    std::string error;
+    auto dockerfile = file_from_tar(j.req().body, name.empty() ? "Dockerfile" : name, error);
+    if (!dockerfile && name.empty()) {
+        std::string lower_error; // the daemon's fallback
+        dockerfile = file_from_tar(j.req().body, "dockerfile", lower_error);
+    }
+    if (!dockerfile) {
+        j.deny("images.registries",
+               detail::field_text("dockerfile", name.empty() ? "Dockerfile" : name), error);
+        return;
+    }
+    std::vector<std::pair<std::string, std::string>> args;
+    if (auto const raw = query_get(query, "buildargs"); raw && !raw->empty()) {
+        auto parsed = parse_json(*raw, j.req().limits);
+        auto* root = std::get_if<json_value>(&parsed);
+        if (root == nullptr || !root->is_object()) {
+            j.invalid("the buildargs parameter is not a JSON object");
+            return;
+        }
+        for (auto const& m : root->members)
+            args.emplace_back(m.key, m.value.is_string() ? m.value.text : std::string());
+    }
+    auto found = images_of_dockerfile(*dockerfile, args);
+    if (!found.error.empty()) {
+        j.deny("images.registries", "Dockerfile", found.error);
+        return;
+    }
+    for (auto const& [k, v] : args) {
+        if (k == "BUILDKIT_SYNTAX")
+            detail::judge_image(j, v, "buildargs.BUILDKIT_SYNTAX");
+    }
+    if (!found.syntax.empty())
+        detail::judge_image(j, found.syntax, "Dockerfile # syntax");
+    for (auto const& image : found.images)
+        detail::judge_image(j, image, "Dockerfile FROM");
+}
+
 // A build's `labels` (a JSON map[string]string in the query) get the owner label like a
 // create body's Labels; the query forwarded carries the judged map.
 void confine_build_labels(judge& j, inspect_result& out) {
@@ -489,6 +544,11 @@ bool only_space(std::string_view s) {
 
 } // namespace
 
+bool reads_build_context(std::string_view operation, config::role const& role) noexcept {
+    auto const& images = role.constraints.images;
+    return operation == "ImageBuild" && images && images->registries;
+}
+
 body_handling handling_for(std::string_view operation) noexcept {
     auto const* e = find_operation(operation);
     return e == nullptr ? body_handling::none : e->handling;
@@ -531,6 +591,7 @@ inspect_result inspect_request(request const& req, config::role const& role) {
             judge_image_create(j);
         else if (req.operation == "ImageBuild") {
             judge_image_build(j);
+            judge_build_context(j);
             if (!j.done())
                 confine_build_labels(j, out);
         } else if (req.operation == "Grpc") {

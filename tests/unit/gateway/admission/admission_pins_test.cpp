@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/unit/gateway/admission/admission_test_support.hpp"
+#include "tests/unit/gateway/inspect/inspect_test_support.hpp"
 
 namespace dockgate::admission {
 namespace {
@@ -197,6 +198,29 @@ TEST(admission_pins, a_local_image_may_not_take_a_trusted_name) {
     EXPECT_EQ(test::run(snap, daemon(), r).result.rule, "roles.developer.images.local_names");
     r.target = "/v1.41/build?t=ubuntu:latest";
     EXPECT_EQ(test::run(snap, daemon(), r).result.rule, "roles.developer.images.local_names");
+}
+
+TEST(admission_pins, a_build_context_is_read_for_the_images_its_dockerfile_names) {
+    auto const snap = test::snapshot_of(developer);
+    auto context = [](std::string const& dockerfile) {
+        return inspect::test::tar_entry("src/a.txt", "a") +
+               inspect::test::tar_entry("Dockerfile", dockerfile) + inspect::test::tar_end();
+    };
+    request r = post("/v1.41/build?t=local/app:1", context("FROM evil.example.com/x:1\n"));
+    r.content_type = "application/x-tar";
+    auto const evil = test::run(snap, daemon(), r);
+    ASSERT_TRUE(evil.body_limit);
+    EXPECT_EQ(*evil.body_limit, snap->cfg->limits.build_context_bytes);
+    EXPECT_EQ(evil.result.result, outcome::deny);
+    EXPECT_EQ(evil.result.rule, "roles.developer.images.registries");
+    r.body = context("FROM busybox:1\nCOPY src /src\n");
+    auto const good = test::run(snap, daemon(), r);
+    ASSERT_EQ(good.result.result, outcome::allow) << good.result.message;
+    ASSERT_TRUE(good.result.forward_body);
+    EXPECT_EQ(*good.result.forward_body, r.body); // the context goes on as received
+    // A BuildKit session context never passes the gateway: refused.
+    r.target = "/v1.41/build?t=local/app:1&remote=client-session";
+    EXPECT_EQ(test::run(snap, daemon(), r).result.result, outcome::deny);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the inspect tests: the "developer" role of issue 5 and a one-call inspect helper.
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,34 @@ inline config::role developer_role() {
     r.constraints.volumes = config::volume_constraints{};
     r.constraints.build = config::build_constraints{};
     return r;
+}
+
+// One ustar entry (header with checksum, data padded to 512 bytes); end an archive with
+// tar_end().
+inline std::string tar_entry(std::string const& name, std::string const& data, char type = '0') {
+    std::string h(512, '\0');
+    h.replace(0, std::min<std::size_t>(name.size(), 100), name.substr(0, 100));
+    std::snprintf(h.data() + 100, 8, "%07o", 0644);
+    std::snprintf(h.data() + 108, 8, "%07o", 0);
+    std::snprintf(h.data() + 116, 8, "%07o", 0);
+    std::snprintf(h.data() + 124, 12, "%011o", static_cast<unsigned>(data.size()));
+    std::snprintf(h.data() + 136, 12, "%011o", 0);
+    h[156] = type;
+    h.replace(257, 6, std::string("ustar\0", 6));
+    h.replace(263, 2, "00");
+    h.replace(148, 8, "        ");
+    unsigned sum = 0;
+    for (unsigned char c : h)
+        sum += c;
+    std::snprintf(h.data() + 148, 8, "%06o", sum);
+    h[155] = ' ';
+    std::string padded = data;
+    padded.resize((data.size() + 511) / 512 * 512, '\0');
+    return h + padded;
+}
+
+inline std::string tar_end() {
+    return std::string(1024, '\0');
 }
 
 inline config::role unconstrained_role() {
