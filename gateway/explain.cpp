@@ -77,8 +77,8 @@ int explain(std::shared_ptr<server::snapshot const> const& snap, explain_request
     admission::request_head head;
     head.method = req.request_line.substr(0, space);
     head.target = req.request_line.substr(space + 1);
-    head.content_type = req.body.empty() ? std::string() : req.content_type;
-    head.has_body = !req.body.empty();
+    head.content_type = req.content_type;
+    head.has_body = req.chunked || !req.body.empty();
     admission::admission judge(snap, who, roles, std::move(head));
     admission::step step;
     bool oversized = false;

@@ -18,8 +18,9 @@ struct explain_request {
     std::vector<std::string> groups; // as the credential would carry them (certificate O values)
     std::string request_line;        // "POST /v1.41/containers/create?name=x"
     std::string body;                // "" when none
-    std::string content_type = "application/json";
-    bool json = false; // print one JSON object instead of lines of text
+    std::string content_type;        // the Content-Type header, "" when the request has none
+    bool chunked = false;            // sent with Transfer-Encoding: chunked (a body, maybe empty)
+    bool json = false;               // print one JSON object instead of lines of text
 };
 
 /// Answers one daemon look-up.

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <malloc.h>
+#include <optional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -116,7 +117,12 @@ int main(int argc, char** argv) {
         ->required();
     explain_cmd->add_option("--body", explain_body_file, "A file with the request body")
         ->check(CLI::ExistingFile);
-    explain_cmd->add_option("--content-type", ereq.content_type, "The body's Content-Type");
+    std::optional<std::string> explain_content_type;
+    explain_cmd->add_option("--content-type", explain_content_type,
+                            "The request's Content-Type (default: application/json with --body, "
+                            "none without)");
+    explain_cmd->add_flag("--chunked", ereq.chunked,
+                          "The request is sent chunked (it has a body, even an empty one)");
     std::string explain_lookups;
     explain_cmd
         ->add_option("--lookups", explain_lookups,
@@ -143,6 +149,10 @@ int main(int argc, char** argv) {
             text << in.rdbuf();
             ereq.body = text.str();
         }
+        if (explain_content_type)
+            ereq.content_type = *explain_content_type;
+        else if (!ereq.body.empty())
+            ereq.content_type = "application/json";
         lookup_answerer ask;
         if (!explain_lookups.empty()) {
             try {

@@ -120,6 +120,10 @@ detail::task<std::optional<verdict>> admission::state::constraint_step() {
     req.content_type = head.content_type;
     req.target = target_param;
     req.user = who.user;
+    req.may_push = !snap->policy.admitting_roles(roles, "ImagePush").empty();
+    // A create for another platform uses that platform's image configuration (its user).
+    if (operation == "ContainerCreate")
+        platform = std::string(inspect::query_get(params, "platform").value_or(""));
 
     std::optional<inspect::inspect_result> refused;
     for (auto const* role : admitting) {

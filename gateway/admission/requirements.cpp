@@ -7,6 +7,7 @@
 #include "common/host_path.hpp"
 #include "gateway/admission/state.hpp"
 #include "gateway/inspect/daemon_rules.hpp"
+#include "gateway/inspect/go_query.hpp"
 
 namespace dockgate::admission {
 
@@ -16,8 +17,13 @@ std::string container_path(std::string_view ref) {
     return "/containers/" + http::encode_path_segment(ref) + "/json";
 }
 
-std::string image_path(std::string_view ref) {
-    return "/images/" + http::encode_path_segment(ref) + "/json";
+std::string image_path(std::string_view ref, std::string const& platform = {}) {
+    std::string path = "/images/" + http::encode_path_segment(ref) + "/json";
+    if (!platform.empty()) {
+        inspect::query_param const p{"platform", platform};
+        path += "?" + inspect::encode_go_query(std::span(&p, 1));
+    }
+    return path;
 }
 
 } // namespace
@@ -60,7 +66,7 @@ detail::task<std::string> admission::state::check_requirement(inspect::requireme
     switch (need.kind) {
     case kind::image_user_non_root:
     case kind::image_registry: {
-        auto [status, image] = co_await get_json(image_path(need.subject));
+        auto [status, image] = co_await get_json(image_path(need.subject, platform));
         if (status == 404)
             co_return std::string(); // the daemon refuses to create from a missing image anyway
         if (status != 200)

@@ -66,6 +66,7 @@ struct admission::state {
     };
     std::optional<audit_note> would_deny;
     std::string deciding_role, deciding_rule; // who admitted it, when not the lists' role
+    std::string platform;                     // ContainerCreate's platform, for the image look-ups
 
     // The look-up machinery.
     std::vector<lookup_record> made;

@@ -52,6 +52,7 @@ struct request {
     std::string_view target;            // the path's {id}/{name}, e.g. the container of an exec
     std::string_view user;              // the caller, for messages and the owner label
     bool add_owner_label = false;       // set Labels["dockgate.owner"] = user on what is created
+    bool may_push = false;              // the caller may push images (ImagePush is allowed)
     json_limits limits{};
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <span>
 #include <unordered_map>
 
@@ -314,6 +315,50 @@ void judge_image_create(judge& j) {
         judge_local_name(j, query_get(query, "repo").value_or(""), "repo");
 }
 
+// A build's `outputs`: BuildKit exporters. One that pushes (an image exporter with push, the
+// registry exporter) reaches a registry, which needs what ImagePush needs; the others write
+// to the daemon's image store or back to the client.
+void judge_build_outputs(judge& j) {
+    auto const raw = query_get(j.req().query, "outputs");
+    if (!raw || raw->empty() || j.rules().empty())
+        return;
+    auto parsed = parse_json(*raw, j.req().limits);
+    auto* root = std::get_if<json_value>(&parsed);
+    if (root == nullptr || !root->is_array()) {
+        j.invalid("the outputs parameter is not a JSON array");
+        return;
+    }
+    auto const section = detail::governing_section(j.rules(), j.req().operation);
+    for (auto& out : root->items) {
+        if (!out.is_object()) {
+            j.invalid("an entry of the outputs parameter is not an object");
+            return;
+        }
+        auto type = j.string(j.field(out, "Type"), "outputs.Type").value_or("");
+        std::transform(type.begin(), type.end(), type.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        bool push = type == "registry";
+        for (auto const& [k, v] : j.string_map(j.field(out, "Attrs"), "outputs.Attrs")) {
+            if (k == "push" && go_form_bool(v))
+                push = true;
+            if (k.starts_with("registry.") || k == "push-by-digest")
+                push = push || type == "image";
+        }
+        if (j.done())
+            return;
+        if (push && !j.req().may_push)
+            j.deny(section, detail::field_text("outputs", *raw),
+                   "the output pushes to a registry, which the caller's roles do not allow "
+                   "(ImagePush)");
+        else if (!push && type != "moby" && type != "image" && type != "local" && type != "tar" &&
+                 type != "cacheonly" && type != "docker" && type != "oci")
+            j.deny(section, detail::field_text("outputs", *raw),
+                   "not a build output the gateway knows");
+        if (j.done())
+            return;
+    }
+}
+
 void judge_image_build(judge& j) {
     auto const& build = j.rules().build;
     auto const* c = j.containers();
@@ -560,7 +605,7 @@ inspect_result inspect_request(request const& req, config::role const& role) {
     auto const* entry = find_operation(req.operation);
     if (entry == nullptr)
         return out;
-    if (is_form_content_type(req.content_type)) {
+    if (is_form_content_type(req.content_type) && !req.body.empty()) {
         j.invalid("a form Content-Type (the daemon would read parameters from the body); send "
                   "application/json");
         return out;
@@ -591,6 +636,7 @@ inspect_result inspect_request(request const& req, config::role const& role) {
             judge_image_create(j);
         else if (req.operation == "ImageBuild") {
             judge_image_build(j);
+            judge_build_outputs(j);
             judge_build_context(j);
             if (!j.done())
                 confine_build_labels(j, out);

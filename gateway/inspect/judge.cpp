@@ -31,6 +31,10 @@ std::string printable(std::string_view text) {
 std::string_view governing_section(config::role_constraints const& c, std::string_view operation) {
     if (operation == "VolumeCreate" && c.volumes)
         return "volumes";
+    if (operation == "ImageBuild" && c.build)
+        return "build";
+    if (operation.starts_with("Image") && c.images)
+        return "images";
     if (c.containers)
         return "containers";
     if (c.volumes)

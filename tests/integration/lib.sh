@@ -120,6 +120,15 @@ it_run_cleanups() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  # A test that opted into the replay check (replay_start) passes only if the check does too.
+  # It runs before the cleanups: the check needs the test's files (bind sources, the config).
+  if [[ -n "${REPLAY_DIR:-}" ]]; then
+    if ((rc == 0)); then
+      replay_finish || rc=$?
+    else
+      log "replay check skipped: the test itself failed"
+    fi
+  fi
   # On failure, the gateway's own log says what it saw.
   ((rc == 0)) || dump_gateway_log
   local i
@@ -598,6 +607,7 @@ start_gateway() {
   [[ -n "$GW_PORT" ]] || fail "start_gateway: no 127.0.0.1:PORT address in $cfg"
   GW_STDERR="$(dirname "$cfg")/dockgate.stderr"
   GW_AUDIT="$(dirname "$cfg")/audit.jsonl"
+  [[ -z "${REPLAY_DIR:-}" ]] || replay_attach "$cfg"
   "$DOCKGATE" --config "$cfg" </dev/null >"$(dirname "$cfg")/dockgate.stdout" 2>"$GW_STDERR" &
   GW_PID=$!
   # Recorded so that the cleanup fixture can stop a gateway left behind by a
@@ -653,6 +663,7 @@ stop_gateway() {
   fi
   wait "$pid" 2>/dev/null || rc=$?
   rm -f "$IT_ENV_DIR/pids/dockgate.$pid"
+  [[ -z "${REPLAY_DIR:-}" ]] || replay_note_stop
   return 0
 }
 
@@ -669,6 +680,12 @@ gateway_up() {
 gw_docker() {
   local cd
   cd="$(client_dir "$1")"; shift
+  if [[ -n "${REPLAY_DIR:-}" ]]; then
+    local port
+    port="$(replay_port "$cd")" || return 1
+    DOCKER_HOST="tcp://127.0.0.1:$port" timeout "${GW_TIMEOUT:-60}" docker "$@"
+    return
+  fi
   DOCKER_HOST="tcp://127.0.0.1:$GW_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$cd" \
     timeout "${GW_TIMEOUT:-60}" docker "$@"
 }
@@ -679,10 +696,160 @@ gw_docker() {
 gw_docker_bg() {
   local out="$1" err="$2" cd
   cd="$(client_dir "$3")"; shift 3
-  DOCKER_HOST="tcp://127.0.0.1:$GW_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$cd" \
-    timeout "${GW_TIMEOUT:-60}" docker "$@" >"$out" 2>"$err" </dev/null &
+  if [[ -n "${REPLAY_DIR:-}" ]]; then
+    local port
+    port="$(replay_port "$cd")" || fail "gw_docker_bg: no replay recorder port for $cd"
+    DOCKER_HOST="tcp://127.0.0.1:$port" \
+      timeout "${GW_TIMEOUT:-60}" docker "$@" >"$out" 2>"$err" </dev/null &
+  else
+    DOCKER_HOST="tcp://127.0.0.1:$GW_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$cd" \
+      timeout "${GW_TIMEOUT:-60}" docker "$@" >"$out" 2>"$err" </dev/null &
+  fi
   BG_PID=$!
   on_exit "kill $BG_PID"
+}
+
+# ---------------------------------------------------------------------------
+# Replay: the gateway and `dockgate explain` decide identically (tests/security/replay)
+# ---------------------------------------------------------------------------
+# A test that calls replay_start right after it_init runs its gateway between two recording
+# proxies (replay/recorder.py): gw_docker, gw_docker_bg and raw_request* reach the gateway
+# through the client recorder, which holds the clients' certificates and makes the TLS
+# connections, and start_gateway points the config's gateway.upstream at the upstream recorder,
+# which passes everything on to the daemon. Once the test has passed, its exit path
+# (it_run_cleanups -> replay_finish) stops the gateway and the recorder and runs
+# replay/check.py: every recorded request is replayed through `dockgate explain` with the
+# daemon look-ups the gateway made for it, and any difference fails the test.
+
+REPLAY_DIR=""
+
+# replay_start: opt this test into the replay check (call it after it_init).
+replay_start() {
+  REPLAY_LIB="$IT_LIB_DIR/../security/replay"
+  [[ -f "$REPLAY_LIB/recorder.py" ]] || fail "replay: $REPLAY_LIB/recorder.py not found"
+  REPLAY_DIR="$WORK/replay"
+  rm -rf "$REPLAY_DIR"
+  mkdir -p "$REPLAY_DIR"
+  # The upstream recorder's socket needs a short path (sockaddr_un holds 108 bytes).
+  REPLAY_SOCK_DIR="$(mktemp -d /tmp/dockgate-replay.XXXXXX)"
+  on_exit "rm -rf '$REPLAY_SOCK_DIR'"
+  REPLAY_STARTED=""
+  REPLAY_PID=""
+  REPLAY_GEN=0
+  log "replay: recording in $REPLAY_DIR; checked against dockgate explain when the test passes"
+}
+
+# replay_attach CONFIG: called by start_gateway before the gateway starts. Starts the recorder
+# (once per test: it needs the gateway's port), redirects CONFIG's upstream to it, and records
+# this gateway run: a copy of CONFIG for explain (next to it, so that relative paths resolve
+# the same) and where its audit records begin.
+replay_attach() {
+  local cfg="$1" upstream sock="$REPLAY_SOCK_DIR/daemon.sock"
+  upstream="$(sed -n 's|^upstream = "unix://\(.*\)"$|\1|p' "$cfg" | head -n1)"
+  [[ -n "$upstream" ]] || fail "replay: $cfg has no 'upstream = \"unix://...\"' line to redirect"
+  if [[ -z "$REPLAY_STARTED" ]]; then
+    REPLAY_STARTED=1
+    REPLAY_DAEMON="$upstream"
+    REPLAY_GW_PORT="$GW_PORT"
+    local clients=() d
+    for d in "$PKI_DIR"/clients/*/; do
+      d="${d%/}"
+      clients+=(--client "$(basename "$d")=$d")
+    done
+    clients+=(--client "none=-")
+    python3 "$REPLAY_LIB/recorder.py" --log-dir "$REPLAY_DIR" --upstream-listen "$sock" \
+      --daemon "$REPLAY_DAEMON" --gateway-port "$GW_PORT" --ca "$PKI_DIR/ca/ca.pem" \
+      "${clients[@]}" </dev/null >"$REPLAY_DIR/recorder.log" 2>&1 &
+    REPLAY_PID=$!
+    # For the cleanup fixture, should ctest kill the test before its exit trap runs.
+    mkdir -p "$IT_ENV_DIR/pids"
+    echo "$REPLAY_PID" >"$IT_ENV_DIR/pids/replay.$REPLAY_PID"
+    on_exit replay_stop_recorder
+    local deadline=$((SECONDS + 10))
+    until [[ -f "$REPLAY_DIR/ports.env" && -S "$sock" ]]; do
+      kill -0 "$REPLAY_PID" 2>/dev/null ||
+        fail "replay: the recorder exited during start-up: $(cat "$REPLAY_DIR/recorder.log")"
+      ((SECONDS < deadline)) || fail "replay: the recorder did not start within 10 s"
+      sleep 0.1
+    done
+    log "replay: recorder pid $REPLAY_PID in front of 127.0.0.1:$GW_PORT and $REPLAY_DAEMON"
+  elif [[ "$GW_PORT" != "$REPLAY_GW_PORT" ]]; then
+    fail "replay: one gateway port per test (the recorder serves 127.0.0.1:$REPLAY_GW_PORT, $cfg uses $GW_PORT)"
+  elif [[ "$upstream" != "$sock" && "$upstream" != "$REPLAY_DAEMON" ]]; then
+    fail "replay: $cfg names another daemon ($upstream) than the recorder forwards to ($REPLAY_DAEMON)"
+  fi
+  sed -i "s|^upstream = \"unix://.*\"\$|upstream = \"unix://$sock\"|" "$cfg"
+  grep -qxF "upstream = \"unix://$sock\"" "$cfg" || fail "replay: could not redirect the upstream in $cfg"
+  REPLAY_GEN=$((REPLAY_GEN + 1))
+  REPLAY_CFG="$cfg"
+  local snap from=0
+  snap="$(dirname "$cfg")/replay-gen$REPLAY_GEN.toml"
+  sed "s|^upstream = \"unix://.*\"\$|upstream = \"unix://$REPLAY_DAEMON\"|" "$cfg" >"$snap"
+  [[ -f "$GW_AUDIT" ]] && from="$(wc -l <"$GW_AUDIT")"
+  printf '{"event":"start","gen":%d,"config":"%s","snapshot":"%s","audit":"%s","audit_from":%d,"config_sha256":"%s"}\n' \
+    "$REPLAY_GEN" "$cfg" "$snap" "$GW_AUDIT" "$from" "$(sha256sum <"$cfg" | cut -d' ' -f1)" \
+    >>"$REPLAY_DIR/gateways.jsonl"
+}
+
+# replay_note_stop: called by stop_gateway once the gateway has exited cleanly. check.py
+# refuses a run whose config changed while the gateway ran (explain would judge by another).
+replay_note_stop() {
+  ((REPLAY_GEN > 0)) || return 0
+  printf '{"event":"stop","gen":%d,"config_sha256":"%s"}\n' \
+    "$REPLAY_GEN" "$(sha256sum <"$REPLAY_CFG" | cut -d' ' -f1)" >>"$REPLAY_DIR/gateways.jsonl"
+}
+
+# replay_port NAME|DIR: print the client recorder's port for a client of the test PKI (or
+# "none", no client certificate); fails (status 1, a message on stderr) for anything else.
+replay_port() {
+  local name="$1" port
+  if [[ "$name" != none ]]; then
+    name="$(basename "$1")"
+    if [[ ! -d "$PKI_DIR/clients/$name" || "$(cd "$1" && pwd -P)" != "$(cd "$PKI_DIR/clients/$name" && pwd -P)" ]]; then
+      echo "replay: $1 is not a client of $PKI_DIR/clients: the recorder cannot present it" >&2
+      return 1
+    fi
+  fi
+  port="$(awk -v n="$name" '$1 == n { print $2 }' "$REPLAY_DIR/ports.env" 2>/dev/null)"
+  if [[ -z "$port" ]]; then
+    echo "replay: no recorder port for client $name (the recorder starts with the gateway)" >&2
+    return 1
+  fi
+  echo "$port"
+}
+
+# replay_stop_recorder: SIGTERM (it logs what is still open and exits), SIGKILL after 10 s.
+replay_stop_recorder() {
+  [[ -n "${REPLAY_PID:-}" ]] || return 0
+  local pid="$REPLAY_PID" i rc=0
+  REPLAY_PID=""
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "replay: the recorder (pid $pid) ignored SIGTERM for 10 s; killed" >&2
+    rc=1
+  fi
+  wait "$pid" 2>/dev/null || rc=1
+  rm -f "$IT_ENV_DIR/pids/replay.$pid"
+  return "$rc"
+}
+
+# replay_finish: the check, from it_run_cleanups when the test has passed. Must not exit (it
+# runs inside the exit trap): returns non-zero when the check fails.
+replay_finish() {
+  local rc=0
+  # The audit log is complete once the gateway has stopped; the recorder's logs once it has.
+  stop_gateway || true
+  if ! replay_stop_recorder; then
+    echo "replay: the recorder did not stop cleanly (its log: $REPLAY_DIR/recorder.log)" >&2
+    return 1
+  fi
+  python3 "$REPLAY_LIB/check.py" --dir "$REPLAY_DIR" --dockgate "$DOCKGATE" --pki "$PKI_DIR" || rc=$?
+  return "$rc"
 }
 
 # raw_request_file CLIENT FILE [OUT]: send FILE's bytes through a TLS
@@ -700,6 +867,18 @@ raw_request_file() {
     RAW_OUT="$WORK/raw.$RAW_N.out"
   fi
   RAW_ERR="$RAW_OUT.err"
+  if [[ -n "${REPLAY_DIR:-}" ]]; then
+    # Plain TCP to the client recorder, which makes the TLS connection with CLIENT's cert.
+    [[ -z "${RAW_TLS:-}" ]] || fail "raw_request_file: RAW_TLS=$RAW_TLS cannot be honoured through the replay recorder"
+    local port
+    [[ "$client" == none ]] || client="$(client_dir "$client")"
+    port="$(replay_port "$client")" || fail "raw_request_file: no replay recorder port for $client"
+    RAW_RC=0
+    timeout "${RAW_TIMEOUT:-10}" python3 "$REPLAY_LIB/send.py" "$port" <"$in" >"$RAW_OUT" 2>"$RAW_ERR" || RAW_RC=$?
+    # shellcheck disable=SC2034 # read by the tests
+    if ((RAW_RC == 124)); then RAW_CLOSED=0; else RAW_CLOSED=1; fi
+    return 0
+  fi
   local args=(-quiet -connect "127.0.0.1:$GW_PORT" -servername localhost -CAfile "$PKI_DIR/ca/ca.pem")
   # RAW_TLS: an extra s_client option such as -tls1_2 or -tls1_3.
   [[ -n "${RAW_TLS:-}" ]] && args+=("$RAW_TLS")

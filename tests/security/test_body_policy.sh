@@ -9,6 +9,7 @@
 #    tricks, Mounts, exec and volume routes.
 source "$(dirname "$0")/../integration/lib.sh"
 it_init "$@"
+replay_start # every request is replayed through `dockgate explain` at the end (lib.sh)
 
 DATA="$(mktemp -d /tmp/dockgate-it-data.XXXXXX)"
 on_exit "rm -rf $DATA"
@@ -89,7 +90,9 @@ assert_success "docker run --cap-add NET_BIND_SERVICE is allowed" -- \
 # post PATH BODY [EXTRA_HEADERS]: a POST with Content-Length; sets RAW_OUT.
 post() {
   local body="$2" extra="${3:-}"
-  raw_request alice "POST $1 HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n${extra}Content-Length: ${#body}\r\nConnection: close\r\n\r\n$body"
+  local length # in bytes: ${#body} counts characters in a UTF-8 locale
+  length="$(printf '%s' "$body" | wc -c)"
+  raw_request alice "POST $1 HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n${extra}Content-Length: $length\r\nConnection: close\r\n\r\n$body"
 }
 # expect_refused STATUS NAME MESSAGE: the last response had STATUS and container NAME does not exist.
 expect_refused() {

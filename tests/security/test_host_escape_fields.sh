@@ -11,6 +11,7 @@
 # A refusal must carry the gateway's own message and name the rule that refused.
 source "$(dirname "$0")/../integration/lib.sh"
 it_init "$@"
+replay_start # every request is replayed through `dockgate explain` at the end (lib.sh)
 
 DATA="$(mktemp -d /tmp/dockgate-it-hef.XXXXXX)"
 on_exit "rm -rf $DATA"
@@ -49,103 +50,9 @@ registries = ["docker.io/library", "docker.io/local"]
 EOF
 start_gateway "$GW/dockgate.toml"
 
-# Objects the test makes besides containers (which it_init's cleanup removes by prefix).
-cleanup_objects() {
-  remove_test_containers
-  local ids
-  ids="$(daemon network ls -q --filter "name=^$CPREFIX" 2>/dev/null || true)"
-  # shellcheck disable=SC2086
-  [[ -z "$ids" ]] || daemon network rm $ids
-  ids="$(daemon volume ls -q --filter "name=^$CPREFIX" 2>/dev/null || true)"
-  # shellcheck disable=SC2086
-  [[ -z "$ids" ]] || daemon volume rm -f $ids
-  ids="$(daemon images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -F -- "$CPREFIX" || true)"
-  # shellcheck disable=SC2086
-  [[ -z "$ids" ]] || daemon rmi -f $ids
-}
+source "$(dirname "$0")/security_lib.sh"
 on_exit cleanup_objects
-
-exists() { daemon inspect --type container "$1" >/dev/null 2>&1; }
-
-# --- requests and their checks
 API=1.41
-
-# send METHOD PATH BODY [CONTENT_TYPE]: one request as alice over mTLS, the body sent byte for
-# byte (it is not passed through printf's escapes); sets RAW_OUT.
-send() {
-  RAW_N=$((RAW_N + 1))
-  local in="$WORK/raw.$RAW_N.in"
-  printf '%s' "$3" >"$in.body"
-  {
-    printf '%s /v%s%s HTTP/1.1\r\nHost: docker\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n' \
-      "$1" "$API" "$2" "${4:-application/json}" "$(stat -c %s "$in.body")"
-    cat "$in.body"
-  } >"$in"
-  raw_request_file alice "$in" "$WORK/raw.$RAW_N.out"
-}
-
-# send_file PATH FILE [CONTENT_TYPE]: a POST whose body is FILE (a tar stream).
-send_file() {
-  RAW_N=$((RAW_N + 1))
-  local in="$WORK/raw.$RAW_N.in"
-  {
-    printf 'POST /v%s%s HTTP/1.1\r\nHost: docker\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n' \
-      "$API" "$1" "${3:-application/x-tar}" "$(stat -c %s "$2")"
-    cat "$2"
-  } >"$in"
-  RAW_TIMEOUT=60 raw_request_file alice "$in" "$WORK/raw.$RAW_N.out"
-}
-
-# reply: the last answer's status line and body, for messages.
-reply() { tr -d '\r' <"$RAW_OUT" | sed -n '1p; /^$/,$p' | tr '\n' ' ' | cut -c 1-600; }
-
-# check_refused STATUS RULE WHAT: the last answer is the gateway's refusal with STATUS, naming
-# roles.developer.RULE ("-": a refusal that names no constraint, such as an invalid body).
-check_refused() {
-  local out
-  out="$(tr -d '\r' <"$RAW_OUT")"
-  [[ "$(raw_status)" == "$1" ]] || fail "$3: expected $1, got $(raw_status): $(reply)"
-  [[ "$out" == *'"message":"dockgate: '* ]] || fail "$3: the $1 is not the gateway's: $(reply)"
-  if [[ "$2" != - && "$out" != *"(roles.developer.$2)"* ]]; then
-    fail "$3: the refusal does not name roles.developer.$2: $(reply)"
-  fi
-}
-
-# check_passed WHAT: the gateway let the last request through (whatever the daemon made of it).
-check_passed() {
-  if [[ "$(raw_status)" == 403 || "$(tr -d '\r' <"$RAW_OUT")" == *'"message":"dockgate: '* ]]; then
-    fail "$1: refused by the gateway: $(reply)"
-  fi
-}
-
-# refused STATUS RULE WHAT: check_refused and count it.
-refused() {
-  check_refused "$@"
-  ok "$3: $1 ($(rule_text "$2"))"
-}
-
-rule_text() { if [[ "$1" == - ]]; then echo "the gateway's refusal"; else echo "roles.developer.$1"; fi; }
-
-# create EXPECT RULE SLUG BODY: container create named $CPREFIX-SLUG. 201: the daemon has it;
-# a refusal: it does not.
-create() {
-  local name="$CPREFIX-$3" what="ContainerCreate $3 (v$API)"
-  send POST "/containers/create?name=$name" "$4"
-  if [[ "$1" == 201 ]]; then
-    [[ "$(raw_status)" == 201 ]] || fail "$what: expected 201, got $(raw_status): $(reply)"
-    exists "$name" || fail "$what: answered 201 but the daemon has no container $name"
-    ok "$what: created"
-  else
-    check_refused "$1" "$2" "$what"
-    exists "$name" && fail "$what: refused, yet the daemon created $name"
-    ok "$what: $1 ($(rule_text "$2")), not created"
-  fi
-}
-
-# ctr_hc: HostConfig members, with a non-root user and an allowed image around them.
-# ctr: top-level members (Image and User included) after a Cmd.
-ctr_hc() { create "$1" "$2" "$3" "{\"Image\":\"local/busybox:1\",\"User\":\"1000:1000\",\"Cmd\":[\"sleep\",\"60\"],\"HostConfig\":{$4}}"; }
-ctr() { create "$1" "$2" "$3" "{\"Cmd\":[\"sleep\",\"60\"],$4}"; }
 
 # --- fixtures: containers, a network and an image made straight on the daemon (an operator's
 # doing) or allowed through the gateway.
@@ -265,7 +172,7 @@ ctr_hc 201 -                              cgparent-empty     '"CgroupParent":""'
 # SecurityOpt, masked and read-only paths, annotations
 ctr_hc 403 containers.unconfined          sec-seccomp        '"SecurityOpt":["seccomp=unconfined"]'
 ctr_hc 403 containers.unconfined          sec-seccomp-colon  '"SecurityOpt":["seccomp:unconfined"]'
-ctr_hc 403 containers.unconfined          sec-seccomp-custom '"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]'
+ctr_hc 403 containers.seccomp_profiles   sec-seccomp-custom '"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]'
 ctr_hc 403 containers.unconfined          sec-apparmor       '"SecurityOpt":["apparmor=unconfined"]'
 ctr_hc 403 containers.unconfined          sec-label-disable  '"SecurityOpt":["label=disable"]'
 ctr_hc 403 containers.unconfined          sec-label-colon    '"SecurityOpt":["label:disable"]'
@@ -462,7 +369,8 @@ mkdir -p "$WORK/ctx"
 printf 'FROM local/busybox:1\nRUN true\n' >"$WORK/ctx/Dockerfile"
 tar -C "$WORK/ctx" -cf "$WORK/ctx.tar" Dockerfile
 build() { # EXPECT RULE SLUG QUERY
-  local tag="$CPREFIX-build-$3" what="ImageBuild $3"
+  # A name outside the role's registries: a local build may not take a trusted one.
+  local tag="it-local/$CPREFIX-build-$3" what="ImageBuild $3"
   send_file "/build?t=$tag&rm=1&$4" "$WORK/ctx.tar"
   if [[ "$1" == 200 ]]; then
     assert_eq 200 "$(raw_status)" "$what: allowed"
@@ -491,9 +399,9 @@ build 200 -                          net-user          "networkmode=$NET&version
 API=1.41 send POST "/grpc" ''
 refused 403 - "Grpc (BuildKit's API) is not in the role's allow list"
 # securityopt is not in the API definitions but the daemon reads it; on Linux it refuses it.
-send_file "/build?t=$CPREFIX-build-secopt&securityopt=seccomp%3Dunconfined&version=1" "$WORK/ctx.tar"
+send_file "/build?t=it-local/$CPREFIX-build-secopt&securityopt=seccomp%3Dunconfined&version=1" "$WORK/ctx.tar"
 assert_match "$(raw_status)" '^4[0-9][0-9]$' "ImageBuild securityopt=seccomp=unconfined: refused"
-daemon image inspect "$CPREFIX-build-secopt" >/dev/null 2>&1 && fail "ImageBuild securityopt: an image was built"
+daemon image inspect "it-local/$CPREFIX-build-secopt" >/dev/null 2>&1 && fail "ImageBuild securityopt: an image was built"
 ok "ImageBuild securityopt: nothing built"
 
 # =========================================================================================
@@ -520,12 +428,17 @@ pull pass -                 hub-library     "fromImage=library/$CPREFIX&tag=1"
 pull pass -                 hub-local       "fromImage=local/$CPREFIX&tag=1"
 daemon image inspect "evil.example.com/x:1" >/dev/null 2>&1 && fail "ImageCreate: evil.example.com/x:1 exists"
 ok "ImageCreate: no image from a refused pull exists"
-# An import from the request body names no registry and is allowed.
+# An import from the request body under a name outside the role's registries is allowed;
+# under a trusted name it would stand in for that registry's image (images.local_names).
 mkdir -p "$WORK/rootfs" && echo hi >"$WORK/rootfs/hi"
 tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" hi
-send_file "/images/create?fromSrc=-&repo=$CPREFIX-import&tag=1" "$WORK/rootfs.tar"
+send_file "/images/create?fromSrc=-&repo=local/$CPREFIX-import&tag=1" "$WORK/rootfs.tar"
+refused 403 images.local_names "ImageCreate fromSrc=- into docker.io/local (a trusted name)"
+daemon image inspect "local/$CPREFIX-import:1" >/dev/null 2>&1 && fail "ImageCreate fromSrc=- into a trusted name: the image exists"
+ok "ImageCreate fromSrc=- into a trusted name: nothing was imported"
+send_file "/images/create?fromSrc=-&repo=it-local/$CPREFIX-import&tag=1" "$WORK/rootfs.tar"
 assert_eq 200 "$(raw_status)" "ImageCreate fromSrc=- (the body): allowed"
-daemon image inspect "$CPREFIX-import:1" >/dev/null 2>&1 || fail "ImageCreate fromSrc=-: no image: $(reply)"
+daemon image inspect "it-local/$CPREFIX-import:1" >/dev/null 2>&1 || fail "ImageCreate fromSrc=-: no image: $(reply)"
 ok "ImageCreate fromSrc=-: the image was imported"
 
 # =========================================================================================

@@ -7,6 +7,7 @@
 # sees everything.
 source "$(dirname "$0")/../integration/lib.sh"
 it_init "$@"
+replay_start # every request is replayed through `dockgate explain` at the end (lib.sh)
 
 GW="$WORK/gw"
 write_gateway_head "$GW" "$(free_port)"
@@ -204,6 +205,58 @@ daemon inspect "$B2" >/dev/null 2>&1 && fail "bob's prune left his own stopped c
 ok "bob's own stopped container was pruned"
 assert_failure "bob prunes the build cache" -- gw_docker bob builder prune -f
 assert_contains "$LAST_OUT" "(roles.ci.ownership)" "the refusal names the rule"
+
+# --- six ways one tenant reached another's objects, each closed
+# 1. A form-encoded body: net/http reads its values before the query's, so a body "filters={}"
+#    would replace the owner filter the gateway puts in the query.
+daemon stop -t 1 "$A" >/dev/null
+form='filters=%7B%7D'
+raw_request bob "POST /v1.41/containers/prune HTTP/1.1\r\nHost: docker\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${#form}\r\nConnection: close\r\n\r\n$form"
+assert_eq 400 "$(raw_status)" "a form-encoded prune is refused"
+daemon inspect "$A" >/dev/null 2>&1 || fail "the form-encoded prune removed alice's stopped container"
+ok "alice's stopped container survived the form-encoded prune"
+daemon start "$A" >/dev/null
+# 2. since/before name a container the daemon resolves: someone else's looks missing.
+assert_failure "bob lists containers since alice's" -- gw_docker bob ps -a --filter "since=$A"
+assert_contains "$LAST_OUT" "No such container: $A" "a since filter naming alice's container is 'No such container'"
+assert_success "alice lists containers since her own" -- gw_docker alice ps -a --filter "since=$A" -q
+# 3. A name someone else holds: refused without naming the object or its owner.
+assert_failure "bob creates a container named like alice's" -- gw_docker bob create --name "$A" local/busybox:1 true
+assert_contains "$LAST_OUT" "is in use" "the conflict says the name is in use"
+assert_not_contains "$LAST_OUT" "${AID:0:12}" "the conflict does not reveal alice's container id"
+assert_eq "alice" "$(daemon inspect -f '{{index .Config.Labels "dockgate.owner"}}' "$A")" "the name still belongs to alice's container"
+daemon volume create "$CPREFIX-vol-taken" --label dockgate.owner=alice >/dev/null
+on_exit "daemon volume rm -f $CPREFIX-vol-taken"
+raw bob POST /v1.41/volumes/create "{\"Name\":\"$CPREFIX-vol-taken\"}"
+assert_eq 409 "$(raw_status)" "bob's volume create of alice's volume name: 409"
+assert_not_contains "$(cat "$RAW_OUT")" "Mountpoint" "and alice's volume is not handed out"
+# 4. Joins are forwarded by the id that was checked, and re-judged at start.
+assert_success "alice joins her own container's network namespace by name" -- \
+  gw_docker alice create --name "$CPREFIX-join" --network "container:$A" local/busybox:1 true
+assert_eq "container:$AID" "$(daemon inspect -f '{{.HostConfig.NetworkMode}}' "$CPREFIX-join")" \
+  "the daemon stores the full id that was checked"
+assert_success "bob runs another container" -- gw_docker bob run -d --name "$CPREFIX-b4" local/busybox:1 sleep 600
+daemon create --name "$CPREFIX-planted" --label dockgate.owner=alice --network "container:$CPREFIX-b4" local/busybox:1 sleep 60 >/dev/null
+assert_failure "alice starts a container of hers that joins bob's" -- gw_docker alice start "$CPREFIX-planted"
+assert_contains "$LAST_OUT" "the container is not yours" "the start is refused because of what it joins"
+assert_eq false "$(daemon inspect -f '{{.State.Running}}' "$CPREFIX-planted")" "the planted container did not start"
+# 5. Every label map: a volume made by a mount cannot be labelled as someone else's, and is
+#    labelled as its creator's.
+raw bob POST "/v1.41/containers/create?name=$CPREFIX-b-forge" "{\"Image\":\"local/busybox:1\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$CPREFIX-vol-forged\",\"Target\":\"/v\",\"VolumeOptions\":{\"Labels\":{\"dockgate.owner\":\"alice\"}}}]}}"
+assert_eq 403 "$(raw_status)" "a mount's volume labelled as alice's is refused"
+daemon volume inspect "$CPREFIX-vol-forged" >/dev/null 2>&1 && fail "the forged volume exists"
+ok "no forged volume"
+raw bob POST "/v1.41/containers/create?name=$CPREFIX-b-mount" "{\"Image\":\"local/busybox:1\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$CPREFIX-vol-bobs\",\"Target\":\"/v\"}]}}"
+assert_eq 201 "$(raw_status)" "bob mounts a new named volume"
+on_exit "daemon rm -f $CPREFIX-b-mount; daemon volume rm -f $CPREFIX-vol-bobs"
+assert_eq bob "$(daemon volume inspect -f '{{index .Labels "dockgate.owner"}}' "$CPREFIX-vol-bobs")" \
+  "the volume the mount created is bob's"
+# 6. NetworkID in an endpoint would attach to another network than the one checked.
+NA_ID="$(daemon network inspect -f '{{.Id}}' "$NA")"
+assert_success "bob creates another container" -- gw_docker bob create --name "$CPREFIX-b3" local/busybox:1 true
+raw bob POST "/v1.41/networks/$NB/connect" "{\"Container\":\"$CPREFIX-b3\",\"EndpointConfig\":{\"NetworkID\":\"$NA_ID\"}}"
+assert_eq 403 "$(raw_status)" "bob's connect to his network with alice's NetworkID is refused"
+assert_eq "" "$(daemon network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$NA")" "alice's network has no container of bob's"
 
 wait_for_audit 'any(r["decision"] == "deny" and r["rule"] == "roles.ci.ownership" and r["status"] == 404 for r in recs)' 10 ||
   fail "no audit line records an ownership 404"
