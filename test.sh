@@ -21,8 +21,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== fuzz targets (${fuzz_seconds}s each)"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKGATE_FUZZ=ON \
     -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-cmake --build build-fuzz -j"$jobs" --target canonical_target_fuzz head_check_fuzz body_inspector_fuzz
-for target in canonical_target head_check body_inspector; do
+cmake --build build-fuzz -j"$jobs" --target canonical_target_fuzz head_check_fuzz body_inspector_fuzz \
+    image_reference_fuzz
+for target in canonical_target head_check body_inspector image_reference; do
     corpus=build-fuzz/corpus/$target
     mkdir -p "$corpus"
     cp -n tests/fuzz/corpus/$target/* "$corpus"/ 2>/dev/null || true
