@@ -375,10 +375,11 @@ images_of_dockerfile(std::string_view dockerfile,
                     value = value.substr(1, value.size() - 2);
                 globals.emplace_back(name, value);
             }
-            for (auto const& [k, v] : build_args) {
-                if (std::any_of(rest.begin(), rest.end(),
-                                [&](auto const& a) { return a.substr(0, a.find('=')) == k; }))
-                    globals.emplace_back(k, v);
+            for (auto const& arg : build_args) {
+                if (std::any_of(rest.begin(), rest.end(), [&](auto const& a) {
+                        return a.substr(0, a.find('=')) == arg.first;
+                    }))
+                    globals.push_back(arg);
             }
         } else if (keyword == "from") {
             seen_from = true;

@@ -254,9 +254,10 @@ constexpr field update_fields[] = {object("RestartPolicy", restart_policy)};
 constexpr table container_update_table{"ContainerUpdate", update_fields, resources_fields};
 
 constexpr field exec_fields[] = {
-    J("User"),        J("Privileged"),   H("Tty"),          H("ConsoleSize"),
-    H("AttachStdin"), H("AttachStderr"), H("AttachStdout"), H("Detach"),
-    H("DetachKeys"),  H("Env"),          H("WorkingDir"),   H("Cmd"),
+    // docker-py sends the container's id here too; daemons take it from the path only.
+    H("Container"),   J("User"),         J("Privileged"),   H("Tty"),    H("ConsoleSize"),
+    H("AttachStdin"), H("AttachStderr"), H("AttachStdout"), H("Detach"), H("DetachKeys"),
+    H("Env"),         H("WorkingDir"),   H("Cmd"),
 };
 constexpr table exec_create_table{"ExecCreate", exec_fields};
 
