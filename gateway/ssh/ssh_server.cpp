@@ -106,8 +106,12 @@ public:
         if (authenticated_slot_)
             release_slot();
         ssh_disconnect(session_);
-        if (event_ != nullptr)
+        if (event_ != nullptr) {
+            // ssh_event_free() leaves the wrapper ssh_event_add_fd() allocated: remove first.
+            if (pair_ >= 0 && !pair_eof_)
+                ssh_event_remove_fd(event_, pair_);
             ssh_event_free(event_);
+        }
         ssh_free(session_);
         if (pair_ >= 0)
             ::close(pair_);

@@ -17,7 +17,7 @@ config::container_constraints confined() {
 }
 
 struct opt_row {
-    char const* opt;
+    std::string_view opt;
     char const* rule; // nullptr: accepted
 };
 
@@ -38,7 +38,7 @@ TEST(security_opt, every_form_the_daemon_accepts_is_judged) {
              {"apparmor=u", "containers.unconfined"},
              {"apparmor= unconfined", "containers.unconfined"}, // the kernel trims it
              {"apparmor=unconfined\n", "containers.unconfined"},
-             {std::string("apparmor=unconfined\0x", 21).c_str(), "containers.unconfined"},
+             {std::string_view("apparmor=unconfined\0x", 21), "containers.unconfined"},
              {"apparmor=Unconfined", "containers.apparmor_profiles"},
              {"apparmor=&docker-default", "containers.apparmor_profiles"},
              {"apparmor=:ns:", "containers.apparmor_profiles"},
