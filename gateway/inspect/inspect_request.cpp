@@ -387,6 +387,29 @@ void judge_image_build(judge& j) {
                "the daemon would fetch the build context itself");
     if (!parent.empty() && c != nullptr && !c->cgroup_parent)
         j.deny("containers.cgroup_parent", detail::field_text("cgroupparent", parent));
+    // The classic builder runs each step in a container with these rlimits.
+    if (auto const raw = query_get(query, "ulimits"); raw && !raw->empty() && c != nullptr) {
+        auto parsed = parse_json(*raw, j.req().limits);
+        auto* root = std::get_if<json_value>(&parsed);
+        if (root == nullptr || !root->is_array()) {
+            j.invalid("the ulimits parameter is not a JSON array");
+            return;
+        }
+        for (auto& u : root->items) {
+            auto const name = u.is_object() ? j.string(j.field(u, "Name"), "ulimits.Name")
+                                            : std::optional<std::string>();
+            if (j.done())
+                return;
+            if (!name) {
+                j.invalid("an entry of the ulimits parameter has no Name");
+                return;
+            }
+            if (auto refused = judge_ulimit(*name)) {
+                j.deny(refused->rule, detail::field_text("ulimits", *raw), refused->why);
+                return;
+            }
+        }
+    }
     for (auto const& p : query) {
         if (p.key == "t")
             judge_local_name(j, p.value, "t");
@@ -624,6 +647,13 @@ inspect_result inspect_request(request const& req, config::role const& role) {
                        detail::field_text("query " + detail::printable(param.key), param.value),
                        "not a parameter the gateway judges");
                 return out;
+            }
+            // Every platform a governed operation names is judged alike: one the daemon reads.
+            if (param.key == "platform") {
+                if (auto why = platform_error(param.value, req.operation == "ImageLoad")) {
+                    j.invalid(detail::field_text("query platform", param.value) + ": " + *why);
+                    return out;
+                }
             }
         }
     }

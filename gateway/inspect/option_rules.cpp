@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "gateway/inspect/go_fold.hpp"
@@ -501,6 +502,54 @@ std::optional<option_refusal> judge_health_interval(std::string_view nanoseconds
                       "a health check more often than once a second makes the daemon start a "
                       "process on the host at that rate");
     return std::nullopt;
+}
+
+namespace {
+
+// containerd's specifier characters; an OS version may also hold dots (and be empty).
+bool specifier_chars(std::string_view part, bool dots) {
+    return std::all_of(part.begin(), part.end(), [dots](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '_' || c == '-' || (dots && c == '.');
+    });
+}
+
+} // namespace
+
+std::optional<std::string> platform_error(std::string_view value, bool json_form) {
+    if (value.empty())
+        return std::nullopt;
+    if (json_form) {
+        static constexpr std::string_view keys[] = {"architecture", "os", "os.version",
+                                                    "os.features", "variant"};
+        auto parsed = parse_json(value);
+        auto const* root = std::get_if<json_value>(&parsed);
+        if (root == nullptr || !root->is_object())
+            return "not an OCI platform JSON object";
+        for (auto const& m : root->members) {
+            if (!contains(keys, m.key))
+                return "platform field " + quoted(m.key) + " is not one the gateway knows";
+        }
+        return std::nullopt;
+    }
+    // os, os(osversion), os/arch, os/arch/variant; each part [A-Za-z0-9_-]+.
+    std::string_view rest = value;
+    for (int part = 0; part < 3; ++part) {
+        auto const slash = rest.find('/');
+        auto item = rest.substr(0, slash);
+        if (part == 0 && item.ends_with(')')) {
+            auto const open = item.find('(');
+            if (open == std::string_view::npos ||
+                !specifier_chars(item.substr(open + 1, item.size() - open - 2), true))
+                return "not a platform (os[/arch[/variant]])";
+            item = item.substr(0, open);
+        }
+        if (item.empty() || !specifier_chars(item, false))
+            return "not a platform (os[/arch[/variant]])";
+        if (slash == std::string_view::npos)
+            return std::nullopt;
+        rest = rest.substr(slash + 1);
+    }
+    return "not a platform (os[/arch[/variant]])";
 }
 
 } // namespace dockgate::inspect

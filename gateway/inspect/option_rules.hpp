@@ -67,4 +67,9 @@ std::optional<option_refusal> judge_endpoint_option(std::string_view key, std::s
 /// A health check interval in nanoseconds (Go's time.Duration as JSON).
 std::optional<option_refusal> judge_health_interval(std::string_view nanoseconds);
 
+/// A `platform` query parameter: the containerd specifier "os[(osversion)][/arch[/variant]]"
+/// of create, pull and build, or (json_form) the OCI platform JSON object of load. The message
+/// why it is not one the daemon would read; nullopt for a well-formed or empty value.
+std::optional<std::string> platform_error(std::string_view value, bool json_form);
+
 } // namespace dockgate::inspect

@@ -11,7 +11,7 @@
 #   versions    an empty CgroupnsMode at API 1.40 is forwarded as "private"
 #   drivers     volume, log and network drivers named as paths out of the plugin folders
 #   networks    an existing macvlan network joined by name
-#   builds      FROM, # syntax and a pushing output of a build context
+#   builds      FROM, # syntax, a pushing output, rlimits and the platform of a build
 #   provenance  tag, import, load, commit and build -t into a trusted name
 #   gaps        negative OOM score, privileged host ports, cluster mounts, Grpc
 source "$(dirname "$0")/../integration/lib.sh"
@@ -187,8 +187,11 @@ build_ctx() { # NAME DOCKERFILE: a context tar with that Dockerfile
   printf '%b' "$2" >"$WORK/ctx-$1/Dockerfile"
   tar -C "$WORK/ctx-$1" -cf "$WORK/ctx-$1.tar" Dockerfile
 }
+BUILD_N=0
 build_case() { # EXPECT RULE SLUG QUERY
-  local tag="it-local/$CPREFIX-b-$3" what="ImageBuild $3"
+  BUILD_N=$((BUILD_N + 1))
+  local hex='\x'
+  local tag="it-local/$CPREFIX-b-$3-$BUILD_N" what="ImageBuild $3${4:+ ?$(printf '%b' "${4//%/$hex}")}"
   send_file "/build?t=$tag&rm=1&$4" "$WORK/ctx-$3.tar"
   if [[ "$1" == 200 ]]; then
     assert_eq 200 "$(raw_status)" "$what: allowed"
@@ -213,6 +216,9 @@ build_ctx from-arg-override 'ARG BASE=local/busybox:1\nFROM ${BASE}\n'
 build_case 403 images.registries from-arg-override 'buildargs=%7B%22BASE%22%3A%22evil.example.com%2Fx%3A1%22%7D'
 build_case 403 images.registries from-ok   'remote=client-session'
 build_case 403 build             from-ok   'outputs=%5B%7B%22Type%22%3A%22registry%22%2C%22Attrs%22%3A%7B%22name%22%3A%22evil.example.com%2Fx%22%7D%7D%5D'
+build_case 403 containers        from-ok   'ulimits=%5B%7B%22Name%22%3A%22rtprio%22%2C%22Soft%22%3A99%2C%22Hard%22%3A99%7D%5D'
+build_case 400 -                 from-ok   'platform=linux%2F%2Famd64'
+build_case 200 -                 from-ok   'platform=linux&ulimits=%5B%7B%22Name%22%3A%22nofile%22%2C%22Soft%22%3A1024%2C%22Hard%22%3A1024%7D%5D'
 build_case 200 -                 from-ok   ''
 
 # =========================================================================================

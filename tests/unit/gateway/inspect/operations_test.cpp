@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/inspect/option_rules.hpp"
 #include "tests/unit/gateway/inspect/inspect_test_support.hpp"
 
 namespace dockgate::inspect {
@@ -92,6 +93,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "build.remote_context", build(q({{"t", "local/app:1"}}))},
         op_twin{"build_cgroup_parent", build(q({{"cgroupparent", "/"}})),
                 "containers.cgroup_parent", build(q({{"t", "local/app:1"}}))},
+        op_twin{"build_ulimits",
+                build(q({{"ulimits", R"([{"Name":"rtprio","Soft":99,"Hard":99}])"}})), "containers",
+                build(q({{"ulimits", R"([{"Name":"nofile","Soft":1024,"Hard":2048}])"}}))},
+        op_twin{"build_ulimits_folded",
+                build(q({{"ulimits", R"([{"name":"MemLock","hard":-1}])"}})), "containers",
+                build(q({{"ulimits", "[]"}}))},
         op_twin{"service_bind",
                 service(ok_spec + R"(,"Mounts":[{"Type":"bind","Source":"/","Target":"/h"}]})"),
                 "containers.bind_sources",
@@ -231,6 +238,42 @@ TEST(query, duplicated_security_parameters_are_invalid) {
     EXPECT_EQ(p.decision, verdict::invalid);
     EXPECT_TRUE(
         test::run(build(q({{"t", "a"}, {"t", "b"}})), test::unconstrained_role()).allowed());
+}
+
+TEST(query, a_platform_is_judged_alike_everywhere_under_constraints) {
+    auto const role = test::developer_role();
+    for (auto const* p :
+         {"linux", "linux/amd64", "linux/arm/v7", "windows(10.0.17763)/amd64", "arm64", ""}) {
+        EXPECT_TRUE(test::run(build(q({{"platform", p}})), role).allowed()) << p;
+        EXPECT_TRUE(test::run(pull(q({{"fromImage", "ubuntu"}, {"platform", p}})), role).allowed())
+            << p;
+    }
+    for (auto const* p : {"linux/amd64/v1/x", "linux//amd64", "/amd64", "linux/amd64 ",
+                          "linux/../amd64", "linux(1/amd64", "linux\namd64"}) {
+        auto const b = test::run(build(q({{"platform", p}})), role);
+        EXPECT_EQ(b.decision, verdict::invalid) << p;
+        EXPECT_NE(b.detail.message.find("platform"), std::string::npos) << b.detail.message;
+        EXPECT_EQ(test::run(pull(q({{"fromImage", "ubuntu"}, {"platform", p}})), role).decision,
+                  verdict::invalid)
+            << p;
+        EXPECT_EQ(test::run(test::make("ContainerCreate", R"({"Image":"ubuntu","User":"1:1"})",
+                                       q({{"platform", p}})),
+                            role)
+                      .decision,
+                  verdict::invalid)
+            << p;
+    }
+    // A second platform is judged too, not only the first the daemon reads.
+    EXPECT_EQ(test::run(build(q({{"platform", "linux"}, {"platform", "linux//x"}})), role).decision,
+              verdict::invalid);
+    // Load takes the OCI JSON form.
+    EXPECT_EQ(platform_error(R"({"os":"linux","architecture":"amd64","variant":"v8"})", true),
+              std::nullopt);
+    EXPECT_TRUE(platform_error("linux/amd64", true));
+    EXPECT_TRUE(platform_error(R"({"os":"linux","rootfs":"/"})", true));
+    // Without constraints the gateway stays out of the way.
+    EXPECT_TRUE(
+        test::run(build(q({{"platform", "linux//x"}})), test::unconstrained_role()).allowed());
 }
 
 TEST(query, form_content_types_are_invalid) {
