@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
@@ -63,6 +64,12 @@ struct ssh_server::state {
     unsigned sessions = 0;
     std::map<std::string, unsigned> per_user;
     std::atomic<bool> stopping{false};
+    // Connection threads still running, and a duplicate of each one's socket: stop() shuts the
+    // sockets down (ending blocking key exchanges at once) and the server waits for them, so
+    // no thread outlives the libraries it uses.
+    std::mutex threads_mutex;
+    std::condition_variable threads_done;
+    std::set<int> live_sockets;
 
     state(config::ssh_listener c, std::function<std::shared_ptr<server::snapshot const>()> cur,
           server::services& s, stream_handoff h)
@@ -462,7 +469,7 @@ ssh_server::ssh_server(config::ssh_listener const& cfg,
 }
 
 ssh_server::~ssh_server() {
-    stop();
+    wait_stopped(std::chrono::seconds(5));
 }
 
 void ssh_server::serve(boost::asio::ip::tcp::socket socket) {
@@ -480,17 +487,40 @@ void ssh_server::serve(boost::asio::ip::tcp::socket socket) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     // The thread holds the connection's place in limits.max_connections; the HTTP session it
     // hands the stream to counts in the transport gauge.
-    std::thread([st = state_, fd, peer, id] {
+    int const watch = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    {
+        std::lock_guard lock(state_->threads_mutex);
+        state_->live_sockets.insert(watch);
+    }
+    if (state_->stopping)
+        ::shutdown(fd, SHUT_RDWR);
+    std::thread([st = state_, fd, watch, peer, id] {
         {
             connection c(st, fd, peer, id);
             c.run();
         }
         st->services.open_connections.fetch_sub(1, std::memory_order_relaxed);
+        std::lock_guard lock(st->threads_mutex);
+        st->live_sockets.erase(watch);
+        ::close(watch);
+        st->threads_done.notify_all();
     }).detach();
 }
 
 void ssh_server::stop() {
     state_->stopping = true;
+    std::lock_guard lock(state_->threads_mutex);
+    for (int const s : state_->live_sockets)
+        ::shutdown(s, SHUT_RDWR);
+}
+
+void ssh_server::wait_stopped(std::chrono::milliseconds limit) {
+    stop();
+    std::unique_lock lock(state_->threads_mutex);
+    if (!state_->threads_done.wait_for(lock, limit,
+                                       [this] { return state_->live_sockets.empty(); }))
+        spdlog::warn("{} SSH connection(s) still ending after {} ms", state_->live_sockets.size(),
+                     limit.count());
 }
 
 } // namespace dockgate::ssh

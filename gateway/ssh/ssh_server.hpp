@@ -7,6 +7,7 @@
 // the other end. Everything else (shell, pty, env, subsystems, other commands, forwarding,
 // agent, X11) is refused.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -35,8 +36,12 @@ public:
     /// counts against limits.max_connections until its thread ends.
     void serve(boost::asio::ip::tcp::socket socket);
 
-    /// Ends all SSH connections now (shutdown).
+    /// Ends all SSH connections now (shutdown): their sockets are shut down, their threads end.
     void stop();
+
+    /// stop(), then waits up to `limit` for every connection thread to end (the destructor
+    /// does this with 5 s): none may outlive the server or the process's libraries.
+    void wait_stopped(std::chrono::milliseconds limit);
 
     struct state;
 

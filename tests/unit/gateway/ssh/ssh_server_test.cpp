@@ -78,7 +78,7 @@ protected:
         acceptor_.close(ignored);
         if (accepting_.joinable())
             accepting_.join();
-        server_->stop();
+        server_.reset(); // waits for the connection threads
         if (fd_ >= 0)
             ::close(fd_);
         ssh_key_free(key_);
