@@ -86,6 +86,7 @@ void run_init(init_options const& options) {
     auto& out = *options.out;
     out << "created CA \"" << ca.name << "\" in " << state.layout().dir.string() << "\n";
     print_ca(out, state, ca);
+    out.flush(); // the summary is whole before the note, wherever both streams go
     if (!pass)
         *options.err << "note: the CA key " << state.layout().ca_key(ca.id).string()
                      << " is not encrypted: whoever can read it can issue certificates "

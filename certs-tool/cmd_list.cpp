@@ -158,6 +158,7 @@ void run_list(list_options const& options) {
     } else {
         print_table(out, rows);
     }
+    out.flush(); // the table is whole before any warning below, wherever both streams go
     // CRLs that lapse make gateways refuse every client of that CA: say so on every list.
     for (auto const* ca : book.cas_in_force()) {
         auto const next = state.crl_next_update(ca->id);

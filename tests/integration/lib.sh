@@ -133,7 +133,13 @@ it_run_cleanups() {
   ((rc == 0)) || dump_gateway_log
   local i
   for ((i = ${#IT_CLEANUPS[@]} - 1; i >= 0; i--)); do
-    eval "${IT_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+    # Stopping the gateway is a check too: a crash, a sanitizer report or an exit status
+    # other than 0 after SIGTERM fails the test. Other cleanups are best effort.
+    if [[ "${IT_CLEANUPS[$i]}" == stop_gateway* ]]; then
+      eval "${IT_CLEANUPS[$i]}" || { ((rc != 0)) || rc=1; }
+    else
+      eval "${IT_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+    fi
   done
   if ((rc == 0)); then
     printf '%s: %d checks passed\n' "$IT_NAME" "$IT_PASSED"
@@ -196,6 +202,21 @@ daemon() {
   DOCKER_HOST="unix://$DOCKER_SOCK" timeout "${DAEMON_TIMEOUT:-120}" docker "$@"
 }
 
+# daemon_has KIND NAME: 0 if the daemon has that object (KIND: container, image, volume,
+# network, or any), 1 if it answers that there is no such object. Any other answer (the
+# daemon down, a timeout, a CLI error) fails the test: an error is never taken for absence.
+daemon_has() {
+  local kind="$1" name="$2" out rc=0
+  if [[ "$kind" == any ]]; then
+    out="$(daemon inspect "$name" 2>&1 >/dev/null)" || rc=$?
+  else
+    out="$(daemon "$kind" inspect "$name" 2>&1 >/dev/null)" || rc=$?
+  fi
+  ((rc != 0)) || return 0
+  [[ "$out" =~ [Nn]o\ such\ (container|image|volume|network|object)|not\ found ]] && return 1
+  fail "cannot tell whether the daemon has $kind $name (exit $rc): $out"
+}
+
 remove_test_containers() {
   local ids
   ids="$(daemon ps -aq --filter "name=^$CPREFIX" 2>/dev/null || true)"
@@ -216,14 +237,15 @@ s.close()
 EOF
 }
 
-# wait_for_port PORT SECONDS: true once something accepts on 127.0.0.1:PORT.
+# wait_for_port PORT SECONDS: true once something accepts on 127.0.0.1:PORT. Probes at least
+# once, so `wait_for_port PORT 0` is "does anything accept right now".
 wait_for_port() {
   local port="$1" deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
+  while :; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    ((SECONDS < deadline)) || return 1
     sleep 0.1
   done
-  return 1
 }
 
 # server_conns PORT: how many TCP connections to 127.0.0.1:PORT are open on the
@@ -431,15 +453,19 @@ make_client() {
 }
 
 # make_expired_client CADIR OUTDIR SUBJECT: a cert valid only in January 2020.
-make_expired_client() {
-  local ca="$1" out="$2" subj="$3"
+make_expired_client() { make_dated_client "$1" "$2" "$3" 20200101000000Z 20200201000000Z; }
+
+# make_dated_client CADIR OUTDIR SUBJECT NOT_BEFORE NOT_AFTER: a client cert valid between the
+# two times (YYYYMMDDHHMMSSZ, UTC).
+make_dated_client() {
+  local ca="$1" out="$2" subj="$3" from="$4" to="$5"
   mkdir -p "$out"
   gen_key ec "$out/key.pem"
   openssl req -new -config "$ca/openssl.cnf" -key "$out/key.pem" -subj "$subj" -out "$out/csr.pem"
   if openssl x509 -help 2>&1 | grep -q -- '-not_before'; then
     openssl x509 -req -in "$out/csr.pem" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" \
       -set_serial "0x$(openssl rand -hex 16)" -sha256 \
-      -not_before 20200101000000Z -not_after 20200201000000Z \
+      -not_before "$from" -not_after "$to" \
       -extfile "$ca/openssl.cnf" -extensions v3_client -out "$out/cert.pem" 2>/dev/null
   else
     # OpenSSL < 3.4: `openssl ca` takes explicit start and end dates.
@@ -466,7 +492,7 @@ commonName = supplied
 organizationName = optional
 EOF
     openssl ca -batch -config "$db/ca.cnf" -in "$out/csr.pem" -out "$out/cert.pem" -notext \
-      -startdate 20200101000000Z -enddate 20200201000000Z \
+      -startdate "$from" -enddate "$to" \
       -extfile "$ca/openssl.cnf" -extensions v3_client 2>/dev/null
   fi
   cp "$ca/ca.pem" "$out/ca.pem"
@@ -645,11 +671,19 @@ dump_gateway_log() {
 # stop_gateway: SIGTERM, wait up to 25 s (dockgate gives in-flight requests
 # up to 15 s), then SIGKILL. Returns 1 (and says so) if SIGTERM did not stop
 # it in time.
+# A gateway that had already exited (a crash), exits with a status other than 0, or whose
+# stderr holds a sanitizer report makes it return 1 with the reason on stderr.
 stop_gateway() {
   [[ -n "${GW_PID:-}" ]] || return 0
   local pid="$GW_PID" i rc=0
   GW_PID=""
-  kill -TERM "$pid" 2>/dev/null || { rm -f "$IT_ENV_DIR/pids/dockgate.$pid"; return 0; }
+  if ! kill -TERM "$pid" 2>/dev/null; then
+    wait "$pid" 2>/dev/null || rc=$?
+    rm -f "$IT_ENV_DIR/pids/dockgate.$pid"
+    echo "dockgate (pid $pid) had already exited (status $rc) before it was asked to stop" >&2
+    dump_gateway_log
+    return 1
+  fi
   for ((i = 0; i < 250; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -664,6 +698,38 @@ stop_gateway() {
   wait "$pid" 2>/dev/null || rc=$?
   rm -f "$IT_ENV_DIR/pids/dockgate.$pid"
   [[ -z "${REPLAY_DIR:-}" ]] || replay_note_stop
+  if ((rc != 0)); then
+    echo "dockgate (pid $pid) exited with status $rc after SIGTERM" >&2
+    dump_gateway_log
+    return 1
+  fi
+  check_sanitizer_log "$GW_STDERR" || return 1
+  return 0
+}
+
+# wait_gateway_exit SECONDS WHAT: after a signal sent to it, wait for dockgate (GW_PID) to exit;
+# fails if it is still running after SECONDS. Sets GW_RC to its exit status and forgets GW_PID.
+wait_gateway_exit() {
+  local pid="$GW_PID" deadline=$((SECONDS + $1))
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "the gateway was still running $1 s after $2"
+    sleep 0.1
+  done
+  GW_RC=0
+  wait "$pid" || GW_RC=$?
+  GW_PID=""
+  rm -f "$IT_ENV_DIR/pids/dockgate.$pid"
+}
+
+# check_sanitizer_log FILE: fails (returns 1, printing the report) when FILE holds an
+# AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report.
+check_sanitizer_log() {
+  [[ -n "${1:-}" && -f "$1" ]] || return 0
+  if grep -qE '(ERROR|WARNING): (Address|Leak|Thread|Memory)Sanitizer|runtime error: ' "$1"; then
+    echo "sanitizer report in $1:" >&2
+    grep -m1 -A40 -E '(ERROR|WARNING): (Address|Leak|Thread|Memory)Sanitizer|runtime error: ' "$1" >&2
+    return 1
+  fi
   return 0
 }
 
@@ -879,7 +945,10 @@ raw_request_file() {
     if ((RAW_RC == 124)); then RAW_CLOSED=0; else RAW_CLOSED=1; fi
     return 0
   fi
-  local args=(-quiet -connect "127.0.0.1:$GW_PORT" -servername localhost -CAfile "$PKI_DIR/ca/ca.pem")
+  # The client verifies the gateway (RAW_CAFILE, default the test CA) and gives up on a
+  # certificate it does not trust, so a refusal seen here is never the client's own.
+  local args=(-quiet -connect "127.0.0.1:$GW_PORT" -servername localhost
+    -CAfile "${RAW_CAFILE:-$PKI_DIR/ca/ca.pem}" -verify_return_error)
   # RAW_TLS: an extra s_client option such as -tls1_2 or -tls1_3.
   [[ -n "${RAW_TLS:-}" ]] && args+=("$RAW_TLS")
   if [[ "$client" != none ]]; then
@@ -890,6 +959,30 @@ raw_request_file() {
   timeout "${RAW_TIMEOUT:-10}" openssl s_client "${args[@]}" <"$in" >"$RAW_OUT" 2>"$RAW_ERR" || RAW_RC=$?
   # shellcheck disable=SC2034 # read by the tests
   if ((RAW_RC == 124)); then RAW_CLOSED=0; else RAW_CLOSED=1; fi
+}
+
+# server_refuses_tls CLIENT WHAT ALERT_REGEX: the gateway itself refuses CLIENT's certificate.
+# Over TLS 1.3 and 1.2, openssl s_client as CLIENT ("none" = no certificate), trusting
+# RAW_CAFILE (default the test CA) and aborting on a gateway certificate it does not trust:
+#  - sending nothing: the gateway ends the handshake with a TLS alert matching ALERT_REGEX
+#    and closes, and the client verified the gateway's certificate;
+#  - sending GET /_ping: no HTTP answer at all, and the connection is closed.
+# (With TLS 1.3 the client's handshake ends before the server has judged its certificate, so
+# a client that writes at once may see a reset instead of the alert: hence the alert is
+# checked on a silent connection.)
+server_refuses_tls() {
+  local who="$1" what="$2" alert="$3" v
+  : >"$WORK/empty.in"
+  for v in -tls1_3 -tls1_2; do
+    RAW_TLS="$v" raw_request_file "$who" "$WORK/empty.in"
+    assert_eq 1 "$RAW_CLOSED" "$what (s_client ${v#-}, silent): the gateway closed the connection"
+    assert_not_contains "$(cat "$RAW_ERR")" "verify error" \
+      "$what (s_client ${v#-}): the client trusted the gateway's certificate"
+    assert_match "$(cat "$RAW_ERR")" "$alert" "$what (s_client ${v#-}, silent): TLS alert /$alert/ from the gateway"
+    RAW_TLS="$v" raw_request "$who" 'GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'
+    assert_not_contains "$(cat "$RAW_OUT")" "HTTP/1." "$what (s_client ${v#-}, GET /_ping): no HTTP response at all"
+    assert_eq 1 "$RAW_CLOSED" "$what (s_client ${v#-}, GET /_ping): the gateway closed the connection"
+  done
 }
 
 # raw_request CLIENT 'BYTES': as raw_request_file; BYTES go through printf %b,

@@ -41,6 +41,21 @@ assert_eq "ContainerCreate POST deny 403" \
 assert_eq "True" "$(q "${deny}['roles'] == ['readonly'] and int(${deny}['bytes_in']) >= ${#body}")" "carol's line: roles [readonly], bytes_in counts the body"
 assert_eq "True" "$(q "'time' in $deny and len(str(${deny}['time'])) >= 19")" "records carry a timestamp"
 
+# credential: the certificate's serial (as openssl prints it); reason: why carol was refused.
+serial="$(openssl x509 -in "$PKI_DIR/clients/alice/cert.pem" -noout -serial | cut -d= -f2)"
+[[ -n "$serial" ]] || fail "test bug: no serial for alice's certificate"
+assert_eq "SERIAL:${serial^^}" "$(q "${list}['credential'].upper()")" "alice's credential is her certificate's serial"
+assert_eq "not in roles.readonly.allow (role readonly)" "$(q "${deny}.get('reason')")" "carol's line gives the reason"
+assert_eq "None" "$(q "${list}.get('reason')")" "an allowed request carries no reason"
+# invalid: a head the daemon could read differently (two Content-Length values) is a 400, audited
+# as invalid with what was wrong.
+raw_request alice 'POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}'
+assert_eq 400 "$(raw_status)" "two Content-Length values: 400"
+wait_for_audit "any(r['decision'] == 'invalid' and r['status'] == 400 and r['user'] == 'alice' for r in recs)" ||
+  fail "no invalid audit line for the malformed request: $(tail -n 2 "$GW_AUDIT")"
+assert_match "$(q "[r for r in recs if r['decision'] == 'invalid'][0].get('reason', '')")" "Content-Length" \
+  "the invalid line's reason names the header"
+
 # The docker CLI's own requests are audited too.
 gw_docker alice ps >/dev/null || fail "docker ps through the gateway failed"
 wait_for_audit "any(r['operation'] == 'ContainerList' and r['decision'] == 'allow' and r['conn'] != ${list}['conn'] for r in recs)" ||

@@ -29,7 +29,7 @@ EOF
 
 # restart_gateway: stop it if running, start it on the same config.
 restart_gateway() {
-  stop_gateway || true
+  stop_gateway || fail "dockgate did not stop cleanly"
   start_gateway "$GW_DIR/dockgate.toml"
 }
 
@@ -95,8 +95,20 @@ restart_gateway
 works "$BOB" "bob's renewed bundle works after retire-ca"
 works "$CAROL" "carol works after retire-ca"
 refused "$WORK/bob-old" "bob's old-CA certificate is refused after retire-ca"
+# The refusal is the gateway's: a client that trusts the current CA (and so accepts the
+# renewed server certificate) gets the gateway's alert for the retired CA's certificate.
+RAW_CAFILE="$CA/ca.pem" server_refuses_tls "$WORK/bob-old" "bob's old-CA certificate after retire-ca" "alert unknown ca"
 
 # --- the tool's own checks, end to end
 assert_success "list --json" -- certs list --json
 assert_contains "$LAST_OUT" '"status":"revoked"' "list shows alice revoked"
 assert_contains "$LAST_OUT" '"status":"retired"' "list shows the retired CA"
+
+# Notes and warnings go to stderr and start on their own line after the output they follow,
+# with both streams in one pipe: an unencrypted CA's note after init's summary, and list's
+# table whole before anything else.
+plain="$WORK/plain-ca"
+out="$("$CERTS" --dir "$plain" init --name "Plain CA" 2>&1 | cat)"
+assert_match "$(tail -n 1 <<<"$out")" '^note: the CA key .* is not encrypted' "init: the note is the last line, on its own"
+out="$("$CERTS" --dir "$plain" list 2>&1 | cat)"
+assert_match "$(tail -n 1 <<<"$out")" '^[0-9A-F]+ +ca +1 +CN=Plain CA +- +[0-9T:-]+Z +valid$' "list: the table's last row is a line of its own"

@@ -173,5 +173,5 @@ except docker.errors.APIError as e:
 print("docker-py: ok")
 PY
 assert_contains "$LAST_OUT" "docker-py: ok" "docker-py ran every call"
-daemon inspect "$CPREFIX-py" >/dev/null 2>&1 && fail "docker-py's container was not removed"
+daemon_has any "$CPREFIX-py" && fail "docker-py's container was not removed"
 ok "docker-py's objects are gone"

@@ -21,7 +21,7 @@ assert_contains "$LAST_OUT" "Error response from daemon: dockgate: carol may not
   "carol: the CLI prints dockgate's denial naming the user and operation"
 assert_not_contains "$LAST_OUT" "should-not-run" "carol: the container did not run"
 assert_eq "$before" "$(count_containers)" "carol: the daemon has as many containers as before"
-if daemon inspect "$CPREFIX-carol" >/dev/null 2>&1; then
+if daemon_has any "$CPREFIX-carol"; then
   fail "carol: a container named $CPREFIX-carol exists at the daemon"
 fi
 ok "carol: no container named $CPREFIX-carol exists at the daemon"
@@ -48,7 +48,7 @@ ok "carol: the image is still there"
 
 assert_failure "carol: docker volume create is refused" -- gw_docker carol volume create "$CPREFIX-vol"
 assert_contains "$LAST_OUT" "dockgate: carol may not VolumeCreate" "carol: volume create denial names VolumeCreate"
-if daemon volume inspect "$CPREFIX-vol" >/dev/null 2>&1; then fail "carol's volume was created"; fi
+if daemon_has volume "$CPREFIX-vol"; then fail "carol's volume was created"; fi
 ok "carol: no volume was created"
 
 # What carol's role allows still works on the same connection settings.
@@ -79,7 +79,7 @@ body="$(sed -e '1,/^\r$/d' "$RAW_OUT")"
 msg="$(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])' 2>&1)" ||
   fail "403 body is not JSON with a message: $body"
 assert_match "$msg" '^dockgate: carol may not ContainerCreate: .+' "the 403 body is {\"message\":\"dockgate: carol may not ContainerCreate: <reason>\"}"
-if daemon inspect "$CPREFIX-raw" >/dev/null 2>&1; then fail "the raw create made a container"; fi
+if daemon_has any "$CPREFIX-raw"; then fail "the raw create made a container"; fi
 ok "carol: the raw create made no container"
 
 # --- audit: deny records for each, with the user and operation.

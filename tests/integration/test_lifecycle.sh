@@ -21,8 +21,9 @@ assert_failure "daemon unreachable: docker ps fails" -- gw_docker alice ps
 assert_contains "$LAST_OUT" "$msg" "daemon unreachable: the docker CLI prints the gateway's message"
 kill -0 "$GW_PID" 2>/dev/null || fail "the gateway died after the upstream failures"
 ok "the gateway is still running"
-wait_for_audit "any(int(r.get('status', 0)) == 502 for r in recs)" || fail "no audit record with status 502"
-ok "audit: the 502 is recorded"
+wait_for_audit "any(int(r.get('status', 0)) == 502 and r['decision'] == 'error' and 'unreachable' in r.get('reason', '') for r in recs)" ||
+  fail "no audit record with status 502, decision error and the reason: $(tail -n 1 "$GW_AUDIT")"
+ok "audit: the 502 is recorded as an error with its reason"
 stop_gateway || fail "dockgate did not stop on SIGTERM"
 
 # --- graceful SIGTERM
@@ -57,13 +58,5 @@ rc=0
 wait "$run_pid" || rc=$?
 assert_eq 0 "$rc" "in-flight docker run finished normally after SIGTERM"
 assert_eq "run-done" "$(cat "$WORK/run.out")" "in-flight docker run printed its output"
-deadline=$((SECONDS + 20))
-while kill -0 "$gpid" 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "the gateway had not exited 20 s after its in-flight requests ended"
-  sleep 0.1
-done
-rc=0
-wait "$gpid" || rc=$?
-GW_PID=""
-rm -f "$IT_ENV_DIR/pids/dockgate.$gpid"
-assert_eq 0 "$rc" "the gateway exits 0 after SIGTERM ($((SECONDS - t0)) s)"
+wait_gateway_exit 20 "its in-flight requests ended"
+assert_eq 0 "$GW_RC" "the gateway exits 0 after SIGTERM ($((SECONDS - t0)) s)"

@@ -97,6 +97,8 @@ ok "both users hold a live docker events stream"
 
 # --- revoke alice: handshake refused, stream cut within 2 s, bob untouched
 reloads0="$(metric dockgate_reloads_total)"
+revoked0="$(metric 'dockgate_handshake_failures_total{reason="revoked"}')"
+assert_match "$revoked0" '^[0-9]+$' "metrics show revoked handshakes (none yet)"
 assert_success "revoke alice" -- signed revoke alice --reason keyCompromise
 wait_metric dockgate_reloads_total $((reloads0 + 1)) || fail "the gateway did not reload after crl.pem changed"
 ok "crl.pem changed: the gateway reloaded by itself"
@@ -104,7 +106,11 @@ t0=$SECONDS
 wait_stream_gone "$alice_ev_PID" 3 || fail "alice's events stream is still open $((SECONDS - t0)) s after the reload"
 ok "alice's events stream was cut after her revocation"
 refused "$ALICE" "revoked alice is refused at the handshake"
-assert_ne 0 "$(metric 'dockgate_handshake_failures_total{reason="revoked"}')" "metrics count the revoked handshake"
+RAW_CAFILE="$CA/ca.pem" server_refuses_tls "$ALICE" "revoked alice" "alert certificate revoked"
+revoked1="$(metric 'dockgate_handshake_failures_total{reason="revoked"}')"
+assert_match "$revoked1" '^[0-9]+$' "the revoked-handshake metric is still there"
+((revoked1 > revoked0)) || fail "metrics did not count the revoked handshakes ($revoked0 -> $revoked1)"
+ok "metrics count the revoked handshakes ($revoked0 -> $revoked1)"
 stream_alive "$bob_ev_PID" || fail "bob's stream was dropped by alice's revocation: $(cat "$WORK/bob_ev.err")"
 ok "bob's events stream is still open"
 works "$BOB" "bob still works"
@@ -121,7 +127,12 @@ refused "$ALICE" "alice stays refused: the old CRL is still in force"
 works "$BOB" "bob still works with the old snapshot"
 stream_alive "$bob_ev_PID" || fail "bob's stream was dropped by the refused reload"
 ok "bob's stream survives the refused reload"
+reloads_before_restore="$(metric dockgate_reloads_total)"
 cp "$WORK/crl.good" "$CA/crl.pem"
+# The restored CRL is a reload of its own: wait for it, so that it cannot stand in for the
+# rotation's below.
+wait_metric dockgate_reloads_total $((reloads_before_restore + 1)) || fail "the restored CRL was not reloaded"
+ok "the restored crl.pem is reloaded"
 
 # --- rotation with live streams
 reloads1="$(metric dockgate_reloads_total)"
@@ -152,6 +163,7 @@ stream_alive "$bob_new_PID" || fail "bob's stream on the renewed certificate was
 ok "bob's stream on the renewed certificate never dropped"
 works "$BOB" "bob's renewed bundle works after retire-ca"
 refused "$WORK/bob-old" "bob's old-CA bundle is refused after retire-ca"
+RAW_CAFILE="$CA/ca.pem" server_refuses_tls "$WORK/bob-old" "bob's old-CA bundle after retire-ca" "alert unknown ca"
 
 # --- SIGHUP reloads too; a config that would remove every role for bob closes his stream
 reloads3="$(metric dockgate_reloads_total)"

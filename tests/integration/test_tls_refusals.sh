@@ -11,34 +11,13 @@ gateway_up gw
 allowed_count() { audit_query "len([r for r in recs if r.get('decision') == 'allow'])"; }
 ping_req='GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'
 
-# refused_raw WHO WHAT ALERT_REGEX: over TLS 1.3 and 1.2, openssl s_client as WHO
-# ("none" = no certificate):
-#  - sending nothing: the gateway ends the handshake with a TLS alert
-#    matching ALERT_REGEX and closes;
-#  - sending GET /_ping: no HTTP answer at all, and the connection is closed.
-# (With TLS 1.3 the client's handshake ends before the server has judged its
-# certificate, so a client that writes at once may see a reset instead of the
-# alert: hence the alert is checked on a silent connection.)
-refused_raw() {
-  local who="$1" what="$2" alert="$3" v
-  : >"$WORK/empty.in"
-  for v in -tls1_3 -tls1_2; do
-    RAW_TLS="$v" raw_request_file "$who" "$WORK/empty.in"
-    assert_eq 1 "$RAW_CLOSED" "$what (s_client ${v#-}, silent): the gateway closed the connection"
-    assert_match "$(cat "$RAW_ERR")" "$alert" "$what (s_client ${v#-}, silent): TLS alert /$alert/"
-    RAW_TLS="$v" raw_request "$who" "$ping_req"
-    assert_not_contains "$(cat "$RAW_OUT")" "HTTP/1." "$what (s_client ${v#-}, GET /_ping): no HTTP response at all"
-    assert_eq 1 "$RAW_CLOSED" "$what (s_client ${v#-}, GET /_ping): the gateway closed the connection"
-  done
-}
-
 # The docker CLI's error for a refused handshake: the TLS alert, or (TLS 1.3,
 # the request already written) a reset.
 cli_tls_refusal='remote error: tls: [a-z ]+|connection reset by peer|broken pipe'
 
 # --- no client certificate
 # (TLS 1.3 has a certificate_required alert; TLS 1.2 says handshake_failure.)
-refused_raw none "no client cert" "alert (certificate required|handshake failure)"
+server_refuses_tls none "no client cert" "alert (certificate required|handshake failure)"
 command -v curl >/dev/null || fail "curl is not installed (needed for the no-client-certificate check)"
 for v in 1.2 1.3; do
   rc=0
@@ -56,13 +35,13 @@ assert_match "$LAST_OUT" "$cli_tls_refusal" "no client cert (docker CLI): refuse
 # --- a certificate for "alice" from an unrelated CA. Go's TLS client (the
 # docker CLI) does not even send it, since the gateway's certificate request
 # names only the test CA; openssl s_client sends it regardless.
-refused_raw otherca "other CA" "alert unknown ca"
+server_refuses_tls otherca "other CA" "alert unknown ca"
 assert_failure "other CA: docker ps as 'alice' from an unrelated CA fails" -- gw_docker otherca ps
 assert_match "$LAST_OUT" "$cli_tls_refusal" "other CA (docker CLI): refused in the TLS handshake"
 assert_not_contains "$LAST_OUT" "CONTAINER ID" "other CA (docker CLI): no listing"
 
 # --- an expired certificate (CN=alice, O=developers, valid only in January 2020)
-refused_raw expired "expired cert" "alert certificate expired"
+server_refuses_tls expired "expired cert" "alert certificate expired"
 assert_failure "expired cert: docker ps fails" -- gw_docker expired ps
 assert_match "$LAST_OUT" "$cli_tls_refusal" "expired cert (docker CLI): refused in the TLS handshake"
 assert_not_contains "$LAST_OUT" "CONTAINER ID" "expired cert (docker CLI): no listing"

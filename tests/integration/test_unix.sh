@@ -88,6 +88,6 @@ assert_failure "uid:$NOBODY_UID may not run" -- \
   env DOCKER_CONFIG=/tmp DOCKER_HOST="unix://$SOCK" timeout 30 docker run --rm local/busybox:1 true
 assert_contains "$LAST_OUT" "dockgate: uid:$NOBODY_UID may not ContainerCreate" "the uid form names the user"
 
-stop_gateway
+stop_gateway || fail "dockgate did not stop cleanly"
 [[ -e "$SOCK" ]] && fail "the socket file is left behind after shutdown"
 ok "the socket is removed on shutdown"

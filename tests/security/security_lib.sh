@@ -21,7 +21,7 @@ cleanup_objects() {
   [[ -z "$ids" ]] || daemon rmi -f $ids
 }
 
-exists() { daemon inspect --type container "$1" >/dev/null 2>&1; }
+exists() { daemon_has container "$1"; }
 
 # --- requests and their checks
 API="${API:-1.41}"
@@ -68,7 +68,10 @@ check_refused() {
 }
 
 # check_passed WHAT: the gateway let the last request through (whatever the daemon made of it).
+# The answer must be a whole HTTP response (an empty reply or a timeout is no evidence).
 check_passed() {
+  ((RAW_RC != 124)) || fail "$1: no answer within ${RAW_TIMEOUT:-10} s"
+  [[ "$(raw_status)" =~ ^[1-5][0-9][0-9]$ ]] || fail "$1: not an HTTP answer: $(reply)"
   if [[ "$(raw_status)" == 403 || "$(tr -d '\r' <"$RAW_OUT")" == *'"message":"dockgate: '* ]]; then
     fail "$1: refused by the gateway: $(reply)"
   fi

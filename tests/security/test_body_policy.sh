@@ -41,7 +41,7 @@ driver_opts = false
 EOF
 start_gateway "$GW/dockgate.toml"
 
-exists() { daemon inspect "$1" >/dev/null 2>&1; }
+exists() { daemon_has any "$1"; }
 
 # --- the docker CLI
 refused_run() { # MESSAGE-PART ARGS...
@@ -162,7 +162,7 @@ assert_eq "1000" "$LAST_OUT" "the exec ran as uid 1000"
 vol="${CPREFIX}-vol"
 post "/v1.41/volumes/create" "{\"Name\":\"$vol\",\"Driver\":\"local\",\"DriverOpts\":{\"type\":\"none\",\"o\":\"bind\",\"device\":\"/\"}}"
 assert_eq 403 "$(raw_status)" "a volume with bind driver options is refused"
-daemon volume inspect "$vol" >/dev/null 2>&1 && fail "the daemon created volume $vol"
+daemon_has volume "$vol" && fail "the daemon created volume $vol"
 ok "the daemon created no volume"
 
 # The audit file is appended in buffered writes: poll until the line is whole.
@@ -183,7 +183,7 @@ assert_success "explain: an allowed request exits 0" -- "$DOCKGATE" explain --co
 assert_contains "$LAST_OUT" '"SecurityOpt":["no-new-privileges"]' "explain shows the forwarded body with the injected option"
 
 # mode = "audit": the same constraints let the request through and log would-deny
-stop_gateway
+stop_gateway || fail "dockgate did not stop cleanly"
 sed -i 's/^allow = \["Container\*"/mode = "audit"\nallow = ["Container*"/' "$GW/dockgate.toml"
 start_gateway "$GW/dockgate.toml"
 name="${CPREFIX}-audit-mode"

@@ -146,17 +146,17 @@ ctr_hc 403 volumes.drivers           voldriver-path    "\"VolumeDriver\":\"$esca
 ctr_hc 403 volumes.drivers           mount-driver-path "\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$CPREFIX-pm\",\"Target\":\"/v\",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":\"$escape\"}}}]"
 ctr_hc 403 volumes.drivers           voldriver-plugin  '"VolumeDriver":"rexray/ebs","Binds":["x:/v"]'
 ctr_hc 403 containers.log_drivers    logdriver-path    "\"LogConfig\":{\"Type\":\"$escape\"}"
-daemon volume inspect "$CPREFIX-pv" >/dev/null 2>&1 && fail "a volume of the refused create exists"
+daemon_has volume "$CPREFIX-pv" && fail "a volume of the refused create exists"
 ok "no volume of a refused driver exists"
 send POST /volumes/create "{\"Name\":\"$CPREFIX-vpath\",\"Driver\":\"$escape\"}"
 refused 403 volumes.drivers "VolumeCreate with a driver path"
-daemon volume inspect "$CPREFIX-vpath" >/dev/null 2>&1 && fail "VolumeCreate with a driver path: the volume exists"
+daemon_has volume "$CPREFIX-vpath" && fail "VolumeCreate with a driver path: the volume exists"
 ok "VolumeCreate with a driver path: no volume"
 send POST /volumes/create "{\"Name\":\"$CPREFIX-vlocal\",\"Driver\":\"local\"}"
 assert_eq 201 "$(raw_status)" "VolumeCreate with the local driver: created ($(reply))"
 send POST /networks/create "{\"Name\":\"$CPREFIX-npath\",\"Driver\":\"$escape\"}"
 refused 403 containers.host_namespaces "NetworkCreate with a driver path"
-daemon network inspect "$CPREFIX-npath" >/dev/null 2>&1 && fail "NetworkCreate with a driver path: it exists"
+daemon_has network "$CPREFIX-npath" && fail "NetworkCreate with a driver path: it exists"
 ok "NetworkCreate with a driver path: no network"
 send POST /networks/create "{\"Name\":\"$CPREFIX-nipam\",\"IPAM\":{\"Driver\":\"$escape\"}}"
 refused 403 containers.host_namespaces "NetworkCreate with an IPAM driver path"
@@ -195,11 +195,11 @@ build_case() { # EXPECT RULE SLUG QUERY
   send_file "/build?t=$tag&rm=1&$4" "$WORK/ctx-$3.tar"
   if [[ "$1" == 200 ]]; then
     assert_eq 200 "$(raw_status)" "$what: allowed"
-    daemon image inspect "$tag" >/dev/null 2>&1 || fail "$what: no image $tag was built: $(reply)"
+    daemon_has image "$tag" || fail "$what: no image $tag was built: $(reply)"
     ok "$what: the image was built"
   else
     check_refused "$1" "$2" "$what"
-    daemon image inspect "$tag" >/dev/null 2>&1 && fail "$what: refused, yet $tag was built"
+    daemon_has image "$tag" && fail "$what: refused, yet $tag was built"
     ok "$what: $1 ($(rule_text "$2")), nothing built"
   fi
 }
@@ -226,20 +226,20 @@ build_case 200 -                 from-ok   ''
 # =========================================================================================
 send POST "/images/local/busybox:1/tag?repo=local/$CPREFIX-fake&tag=1" ''
 refused 403 images.local_names "ImageTag into docker.io/local (trusted)"
-daemon image inspect "local/$CPREFIX-fake:1" >/dev/null 2>&1 && fail "ImageTag into a trusted name: the tag exists"
+daemon_has image "local/$CPREFIX-fake:1" && fail "ImageTag into a trusted name: the tag exists"
 ok "ImageTag into a trusted name: no such tag"
 send POST "/images/local/busybox:1/tag?repo=it-local/$CPREFIX-mine&tag=1" ''
 assert_eq 201 "$(raw_status)" "ImageTag into a name outside the registries: allowed ($(reply))"
 send POST "/commit?container=$STARTEE&repo=local/$CPREFIX-commit&tag=1" ''
 refused 403 images.local_names "ImageCommit into a trusted name"
-daemon image inspect "local/$CPREFIX-commit:1" >/dev/null 2>&1 && fail "ImageCommit into a trusted name: the image exists"
+daemon_has image "local/$CPREFIX-commit:1" && fail "ImageCommit into a trusted name: the image exists"
 ok "ImageCommit into a trusted name: no image"
 # (a small archive: the refusal does not depend on what it holds)
 send_file "/images/load" "$WORK/ctx-from-ok.tar"
 refused 403 images.local_names "ImageLoad (an archive names its own images)"
 send_file "/build?t=local/$CPREFIX-built:1&rm=1" "$WORK/ctx-from-ok.tar"
 refused 403 images.local_names "ImageBuild -t into a trusted name"
-daemon image inspect "local/$CPREFIX-built:1" >/dev/null 2>&1 && fail "ImageBuild -t into a trusted name: the image exists"
+daemon_has image "local/$CPREFIX-built:1" && fail "ImageBuild -t into a trusted name: the image exists"
 ok "ImageBuild -t into a trusted name: no image"
 
 # =========================================================================================

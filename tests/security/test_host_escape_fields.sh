@@ -69,7 +69,7 @@ HOST_NET="$(daemon network inspect -f '{{.Id}}' host)"
 NET="$CPREFIX-net"
 send POST "/networks/create" "{\"Name\":\"$NET\",\"Driver\":\"bridge\"}"
 [[ "$(raw_status)" == 201 ]] || fail "NetworkCreate of a plain bridge network: $(reply)"
-daemon network inspect "$NET" >/dev/null 2>&1 || fail "the daemon has no network $NET"
+daemon_has network "$NET" || fail "the daemon has no network $NET"
 ok "NetworkCreate of a plain bridge network is allowed and the daemon has it"
 # An image only tagged in a registry outside the role's, and its ID.
 EVIL_IMG="evil.example.com/$CPREFIX/bb:1"
@@ -314,10 +314,10 @@ volume() { # EXPECT RULE SLUG BODY-MEMBERS
   send POST "/volumes/create" "{\"Name\":\"$name\",$4}"
   if [[ "$1" == 201 ]]; then
     assert_eq 201 "$(raw_status)" "$what: allowed"
-    daemon volume inspect "$name" >/dev/null 2>&1 || fail "$what: the daemon has no volume $name"
+    daemon_has volume "$name" || fail "$what: the daemon has no volume $name"
   else
     check_refused "$1" "$2" "$what"
-    daemon volume inspect "$name" >/dev/null 2>&1 && fail "$what: refused, yet the daemon created $name"
+    daemon_has volume "$name" && fail "$what: refused, yet the daemon created $name"
     ok "$what: $1 ($(rule_text "$2")), not created"
   fi
 }
@@ -358,7 +358,7 @@ PARENT="$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "d
 for driver in macvlan ipvlan; do
   send POST "/networks/create" "{\"Name\":\"$CPREFIX-$driver\",\"Driver\":\"$driver\",\"Options\":{\"parent\":\"$PARENT\"}}"
   refused 403 containers.host_namespaces "NetworkCreate $driver parent=$PARENT"
-  daemon network inspect "$CPREFIX-$driver" >/dev/null 2>&1 && fail "NetworkCreate $driver: the daemon created it"
+  daemon_has network "$CPREFIX-$driver" && fail "NetworkCreate $driver: the daemon created it"
   ok "NetworkCreate $driver: not created"
 done
 
@@ -374,11 +374,11 @@ build() { # EXPECT RULE SLUG QUERY
   send_file "/build?t=$tag&rm=1&$4" "$WORK/ctx.tar"
   if [[ "$1" == 200 ]]; then
     assert_eq 200 "$(raw_status)" "$what: allowed"
-    daemon image inspect "$tag" >/dev/null 2>&1 || fail "$what: no image $tag was built: $(reply)"
+    daemon_has image "$tag" || fail "$what: no image $tag was built: $(reply)"
     ok "$what: the image was built"
   else
     check_refused "$1" "$2" "$what"
-    daemon image inspect "$tag" >/dev/null 2>&1 && fail "$what: refused, yet $tag was built"
+    daemon_has image "$tag" && fail "$what: refused, yet $tag was built"
     ok "$what: $1 ($(rule_text "$2")), nothing built"
   fi
 }
@@ -401,7 +401,7 @@ refused 403 - "Grpc (BuildKit's API) is not in the role's allow list"
 # securityopt is not in the API definitions but the daemon reads it; on Linux it refuses it.
 send_file "/build?t=it-local/$CPREFIX-build-secopt&securityopt=seccomp%3Dunconfined&version=1" "$WORK/ctx.tar"
 assert_match "$(raw_status)" '^4[0-9][0-9]$' "ImageBuild securityopt=seccomp=unconfined: refused"
-daemon image inspect "it-local/$CPREFIX-build-secopt" >/dev/null 2>&1 && fail "ImageBuild securityopt: an image was built"
+daemon_has image "it-local/$CPREFIX-build-secopt" && fail "ImageBuild securityopt: an image was built"
 ok "ImageBuild securityopt: nothing built"
 
 # =========================================================================================
@@ -426,7 +426,7 @@ pull 403  images.registries from-url-https  'fromSrc=https://evil.example.com/ro
 pull 400  -                 from-image-twice 'fromImage=local/busybox&fromImage=evil.example.com/x'
 pull pass -                 hub-library     "fromImage=library/$CPREFIX&tag=1"
 pull pass -                 hub-local       "fromImage=local/$CPREFIX&tag=1"
-daemon image inspect "evil.example.com/x:1" >/dev/null 2>&1 && fail "ImageCreate: evil.example.com/x:1 exists"
+daemon_has image "evil.example.com/x:1" && fail "ImageCreate: evil.example.com/x:1 exists"
 ok "ImageCreate: no image from a refused pull exists"
 # An import from the request body under a name outside the role's registries is allowed;
 # under a trusted name it would stand in for that registry's image (images.local_names).
@@ -434,11 +434,11 @@ mkdir -p "$WORK/rootfs" && echo hi >"$WORK/rootfs/hi"
 tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" hi
 send_file "/images/create?fromSrc=-&repo=local/$CPREFIX-import&tag=1" "$WORK/rootfs.tar"
 refused 403 images.local_names "ImageCreate fromSrc=- into docker.io/local (a trusted name)"
-daemon image inspect "local/$CPREFIX-import:1" >/dev/null 2>&1 && fail "ImageCreate fromSrc=- into a trusted name: the image exists"
+daemon_has image "local/$CPREFIX-import:1" && fail "ImageCreate fromSrc=- into a trusted name: the image exists"
 ok "ImageCreate fromSrc=- into a trusted name: nothing was imported"
 send_file "/images/create?fromSrc=-&repo=it-local/$CPREFIX-import&tag=1" "$WORK/rootfs.tar"
 assert_eq 200 "$(raw_status)" "ImageCreate fromSrc=- (the body): allowed"
-daemon image inspect "it-local/$CPREFIX-import:1" >/dev/null 2>&1 || fail "ImageCreate fromSrc=-: no image: $(reply)"
+daemon_has image "it-local/$CPREFIX-import:1" || fail "ImageCreate fromSrc=-: no image: $(reply)"
 ok "ImageCreate fromSrc=-: the image was imported"
 
 # =========================================================================================

@@ -104,7 +104,7 @@ assert_eq "true false" "$(daemon inspect -f '{{.State.Running}} {{.State.Paused}
 assert_eq "/$A $AID" "$(daemon inspect -f '{{.Name}} {{.Id}}' "$A")" "it kept its name and id"
 assert_eq "[]" "$(daemon inspect -f '{{json .ExecIDs}}' "$A" | sed 's/null/[]/')" "no exec was created in it"
 assert_eq "0" "$(daemon inspect -f '{{.HostConfig.Memory}}' "$A")" "its memory limit is unchanged"
-daemon image inspect "$IMG:bob" >/dev/null 2>&1 && fail "bob's commit of alice's container made an image"
+daemon_has image "$IMG:bob" && fail "bob's commit of alice's container made an image"
 ok "no image was committed from alice's container"
 assert_eq "created" "$(daemon inspect -f '{{.State.Status}}' "$A2")" "alice's stopped container was not started"
 
@@ -183,7 +183,7 @@ assert_eq "bob demo test" \
 DOCKER_BUILDKIT=0 GW_TIMEOUT=180 assert_failure "bob builds an image labelled as alice's" -- \
   gw_docker bob build -q --label dockgate.owner=alice -t "$IMG:forged" "$ctx"
 assert_contains "$LAST_OUT" "the dockgate.owner label is set by the gateway" "the refusal says why"
-daemon image inspect "$IMG:forged" >/dev/null 2>&1 && fail "the forged build made an image"
+daemon_has image "$IMG:forged" && fail "the forged build made an image"
 ok "no image was built with a forged owner label"
 
 # --- events and disk usage
@@ -199,9 +199,9 @@ assert_not_contains "$LAST_OUT" "$VA" "or her volume"
 
 # --- prunes act on the caller's objects only; the build cache cannot be confined
 assert_success "bob prunes stopped containers" -- gw_docker bob container prune -f
-daemon inspect "$A2" >/dev/null 2>&1 || fail "bob's prune removed alice's stopped container"
+daemon_has any "$A2" || fail "bob's prune removed alice's stopped container"
 ok "alice's stopped container survived bob's prune"
-daemon inspect "$B2" >/dev/null 2>&1 && fail "bob's prune left his own stopped container"
+daemon_has any "$B2" && fail "bob's prune left his own stopped container"
 ok "bob's own stopped container was pruned"
 assert_failure "bob prunes the build cache" -- gw_docker bob builder prune -f
 assert_contains "$LAST_OUT" "(roles.ci.ownership)" "the refusal names the rule"
@@ -213,7 +213,7 @@ daemon stop -t 1 "$A" >/dev/null
 form='filters=%7B%7D'
 raw_request bob "POST /v1.41/containers/prune HTTP/1.1\r\nHost: docker\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${#form}\r\nConnection: close\r\n\r\n$form"
 assert_eq 400 "$(raw_status)" "a form-encoded prune is refused"
-daemon inspect "$A" >/dev/null 2>&1 || fail "the form-encoded prune removed alice's stopped container"
+daemon_has any "$A" || fail "the form-encoded prune removed alice's stopped container"
 ok "alice's stopped container survived the form-encoded prune"
 daemon start "$A" >/dev/null
 # 2. since/before name a container the daemon resolves: someone else's looks missing.
@@ -244,7 +244,7 @@ assert_eq false "$(daemon inspect -f '{{.State.Running}}' "$CPREFIX-planted")" "
 #    labelled as its creator's.
 raw bob POST "/v1.41/containers/create?name=$CPREFIX-b-forge" "{\"Image\":\"local/busybox:1\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$CPREFIX-vol-forged\",\"Target\":\"/v\",\"VolumeOptions\":{\"Labels\":{\"dockgate.owner\":\"alice\"}}}]}}"
 assert_eq 403 "$(raw_status)" "a mount's volume labelled as alice's is refused"
-daemon volume inspect "$CPREFIX-vol-forged" >/dev/null 2>&1 && fail "the forged volume exists"
+daemon_has volume "$CPREFIX-vol-forged" && fail "the forged volume exists"
 ok "no forged volume"
 raw bob POST "/v1.41/containers/create?name=$CPREFIX-b-mount" "{\"Image\":\"local/busybox:1\",\"HostConfig\":{\"Mounts\":[{\"Type\":\"volume\",\"Source\":\"$CPREFIX-vol-bobs\",\"Target\":\"/v\"}]}}"
 assert_eq 201 "$(raw_status)" "bob mounts a new named volume"
