@@ -9,6 +9,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "gateway/server/unix_connect.hpp"
+
 namespace dockgate::server {
 
 namespace asio = boost::asio;
@@ -18,11 +20,10 @@ namespace {
 
 asio::awaitable<void> ask(asio::local::stream_protocol::socket& socket,
                           std::filesystem::path const& path, admission::lookup const& what,
-                          admission::daemon_reply& out) {
+                          admission::daemon_reply& out,
+                          std::chrono::steady_clock::duration connect_within) {
     constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-    auto [cec] =
-        co_await socket.async_connect(asio::local::stream_protocol::endpoint(path.string()), tuple);
-    if (cec)
+    if (co_await connect_unix(socket, path.string(), connect_within))
         co_return;
     bhttp::request<bhttp::empty_body> req{bhttp::verb::get, what.path, 11};
     req.set(bhttp::field::host, "docker");
@@ -49,7 +50,7 @@ admission::daemon_reply daemon_lookup(std::filesystem::path const& socket,
     admission::daemon_reply out; // outlives the io_context and the coroutine that fills it
     asio::io_context io;
     asio::local::stream_protocol::socket s(io);
-    asio::co_spawn(io, ask(s, socket, what, out), asio::detached);
+    asio::co_spawn(io, ask(s, socket, what, out, timeout), asio::detached);
     io.run_for(timeout);
     if (!io.stopped())
         return {}; // out of time: the pending operations die with the io_context

@@ -117,6 +117,7 @@ private:
     std::uint64_t swept_at_ = 0;     // idle_periods_ at the previous sweep
     bool draining_ = false;          // finish the current request, then close
     bool closed_ = false;
+    bool linger_on_close_ = false; // an error reply was the last word: drain before closing
 };
 
 } // namespace dockgate::session

@@ -14,8 +14,10 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/duration.hpp"
 #include "gateway/admission/admission.hpp"
 #include "gateway/http/local_reply.hpp"
+#include "gateway/server/unix_connect.hpp"
 #include "gateway/session/http_session.hpp"
 
 namespace dockgate::session {
@@ -205,7 +207,7 @@ template <class Stream>
 asio::awaitable<void> http_session<Stream>::finish() {
     if (!closed_) {
         watchdog_.set(slot::control, close_grace);
-        co_await graceful_close(stream_);
+        co_await graceful_close(stream_, linger_on_close_);
     }
     shut_all();
 }
@@ -336,21 +338,22 @@ asio::awaitable<bool> http_session<Stream>::connect_upstream(exchange& x) {
     if (upstream_open_)
         co_return true;
     auto const path = snap_->cfg->gateway.upstream_socket;
-    watchdog_.set(slot::daemon_io, snap_->cfg->limits.upstream_connect_timeout);
-    auto [ec] = co_await upstream_.async_connect(
-        asio::local::stream_protocol::endpoint(path.string()), use_tuple);
-    watchdog_.clear(slot::daemon_io);
+    auto const within = snap_->cfg->limits.upstream_connect_timeout;
+    auto ec = co_await server::connect_unix(upstream_, path.string(), within);
     if (ec) {
         if (closed_)
             co_return false;
         upstream_ = asio::local::stream_protocol::socket(stream_.get_executor());
-        spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(),
-                     ec.message());
+        auto const why = ec == asio::error::timed_out
+                             ? "no connection accepted within limits.upstream_connect_timeout (" +
+                                   format_duration(within) + ")"
+                             : ec.message();
+        spdlog::warn("conn {}: cannot reach the Docker daemon at {}: {}", id_, path.string(), why);
         x.result = policy::outcome::error;
-        x.reason = "daemon unreachable: " + ec.message();
+        x.reason = "daemon unreachable: " + why;
         co_await reply(x, 502,
-                       "dockgate: the Docker daemon is unreachable (" + path.string() + ": " +
-                           ec.message() + ")",
+                       "dockgate: the Docker daemon is unreachable (" + path.string() + ": " + why +
+                           ")",
                        true);
         co_return false;
     }
@@ -791,9 +794,9 @@ http_session<Stream>::daemon_get(admission::lookup const& what) {
     auto const pin = snap_;
     asio::local::stream_protocol::socket socket(stream_.get_executor());
     watchdog_.set(slot::control, pin->cfg->limits.upstream_connect_timeout + lookup_timeout);
-    auto [cec] = co_await socket.async_connect(
-        asio::local::stream_protocol::endpoint(pin->cfg->gateway.upstream_socket.string()),
-        use_tuple);
+    auto const cec =
+        co_await server::connect_unix(socket, pin->cfg->gateway.upstream_socket.string(),
+                                      pin->cfg->limits.upstream_connect_timeout);
     if (cec) {
         watchdog_.clear(slot::control);
         co_return admission::daemon_reply{};
@@ -821,6 +824,8 @@ template <class Stream>
 asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status,
                                                   std::string const& message, bool close) {
     x.status = status;
+    // The client may still be sending what was refused: let it read this before the close.
+    linger_on_close_ = linger_on_close_ || (close && status >= 400);
     auto const text = http::local_reply(status, message, close, x.head_request);
     watchdog_.set(slot::client_write, snap_->cfg->limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(text), use_tuple);

@@ -78,8 +78,15 @@ inline void cancel_waits(unix_stream& s) {
     s.cancel(ec);
 }
 
-/// Ends the connection politely (TLS close_notify); the caller bounds it with a deadline.
-boost::asio::awaitable<void> graceful_close(tls_stream& s);
-boost::asio::awaitable<void> graceful_close(unix_stream& s);
+/// Ends the connection politely (TLS close_notify, then FIN); the caller bounds it with a
+/// deadline that closes the socket. With `linger` (after an error reply, when the client may
+/// still be sending) it then reads and drops what the client sends, up to linger_bytes, until
+/// the client closes too: closing with unread data would make the kernel send a reset, and
+/// the client could lose the reply it had not read yet (nginx's lingering close).
+boost::asio::awaitable<void> graceful_close(tls_stream& s, bool linger);
+boost::asio::awaitable<void> graceful_close(unix_stream& s, bool linger);
+
+/// How much a lingering close reads before it gives up and closes.
+inline constexpr std::size_t linger_bytes = 1024 * 1024;
 
 } // namespace dockgate::session

@@ -6,17 +6,24 @@
 
 namespace dockgate::tls {
 
+std::optional<std::string> certificate_user(X509 const* cert) {
+    auto names = subject_values(cert, NID_commonName);
+    if (names.size() != 1 || names.front().empty())
+        return std::nullopt;
+    return std::move(names.front());
+}
+
 std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg,
                                       std::string peer_address) {
     X509 const* cert = SSL_get0_peer_certificate(ssl);
     if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK)
         return std::nullopt;
-    auto names = subject_values(cert, NID_commonName);
-    if (names.size() != 1 || names.front().empty())
+    auto user = certificate_user(cert);
+    if (!user)
         return std::nullopt;
     tls_peer peer;
     peer.cert_groups = subject_values(cert, NID_organizationName);
-    peer.who.user = std::move(names.front());
+    peer.who.user = std::move(*user);
     peer.who.groups = policy::resolve_groups(cfg, peer.who.user, peer.cert_groups);
     peer.who.transport = "tls";
     peer.who.peer = std::move(peer_address);

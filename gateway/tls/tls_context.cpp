@@ -9,10 +9,24 @@
 #include <openssl/x509v3.h>
 
 #include "common/x509_name.hpp"
+#include "gateway/tls/peer_identity.hpp"
 
 namespace dockgate::tls {
 
 namespace {
+
+// The identity rule is part of the certificate check, so a client certificate that names no
+// single user ends the handshake with an alert (handshake_failure) the client can report,
+// rather than a close after it. The reason is logged by the session
+// (X509_V_ERR_APPLICATION_VERIFICATION is only ever set here).
+int verify_names_one_user(int preverify_ok, X509_STORE_CTX* ctx) {
+    if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(ctx) != 0)
+        return preverify_ok;
+    if (certificate_user(X509_STORE_CTX_get_current_cert(ctx)))
+        return 1;
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+}
 
 std::string openssl_error() {
     std::string out;
@@ -169,7 +183,8 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
         material->checks_revocation = true;
     }
-    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       verify_names_one_user);
     SSL_CTX_set_verify_depth(native, 4);
     X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(native), X509_PURPOSE_SSL_CLIENT);
     static constexpr unsigned char session_id[] = "dockgate";

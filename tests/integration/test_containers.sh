@@ -104,3 +104,14 @@ ok "audit: alice's ContainerAttach recorded"
 wait_for_audit "any(r.get('operation') == 'ExecStart' and r.get('decision') == 'allow' for r in recs)" ||
   fail "no allowed ExecStart audit record"
 ok "audit: ExecStart recorded"
+
+# --- the legacy raw stream: an attach without Upgrade is answered 200 with the raw-stream
+# content type, and the connection then relays both ways.
+daemon run -d -i --name "$CPREFIX-raw" local/busybox:1 cat >/dev/null
+out="$(python3 "$IT_SOURCE_DIR/tests/integration/conn_probe.py" raw-attach "$GW_PORT" "$PKI_DIR/clients/alice" "$CPREFIX-raw")" ||
+  fail "raw attach failed: $out"
+jr() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$out" "$1"; }
+assert_eq 200 "$(jr status)" "attach without Upgrade: 200"
+assert_eq "application/vnd.docker.raw-stream" "$(jr content_type)" "attach without Upgrade: the raw-stream content type"
+assert_eq "through the raw stream" "$(jr echoed)" "the raw stream relays stdin to the container and its output back"
+daemon rm -f "$CPREFIX-raw" >/dev/null
