@@ -2,8 +2,10 @@
 # The whole test suite: installs what is missing, builds, and runs with ctest
 #  1. the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #  2. each libFuzzer target for a bounded time (DOCKGATE_FUZZ_SECONDS, default 60),
-#  3. the unit and integration tests against the Release build (a private dockerd,
-#     the stock docker CLI, openssl as an independent TLS peer).
+#  3. the unit, integration and security tests against the Release build (a private dockerd,
+#     the stock docker CLI, openssl and OpenSSH as independent peers),
+#  4. the integration and security tests again against the ASan + UBSan build of the gateway
+#     and its tools: a sanitizer report from any of them fails the test that started it.
 # Exits non-zero on any failure. Run as root (the integration tests start dockerd).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -41,3 +43,8 @@ echo "== Release build: unit and integration tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure
+
+echo "== sanitizer build (ASan + UBSan): integration and security tests"
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -L 'integration|security' --output-on-failure

@@ -137,22 +137,27 @@ x509_ptr make_leaf_certificate(X509* ca_cert, EVP_PKEY* ca_key, EVP_PKEY* leaf_p
     add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
     add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
 
-    if (!request.dns.empty() || !request.ips.empty()) {
+    if (!request.dns.empty() || !request.ips.empty() || !request.uris.empty()) {
         general_names_ptr names(sk_GENERAL_NAME_new_null());
         if (!names)
             fail_internal("cannot allocate subjectAltName: " + openssl_error());
-        for (auto const& dns : request.dns) {
+        auto const add_text = [&](int type, std::string const& value, char const* what) {
             GENERAL_NAME* name = GENERAL_NAME_new();
             ASN1_IA5STRING* text = ASN1_IA5STRING_new();
             if (name == nullptr || text == nullptr ||
-                ASN1_STRING_set(text, dns.data(), static_cast<int>(dns.size())) != 1) {
+                ASN1_STRING_set(text, value.data(), static_cast<int>(value.size())) != 1) {
                 GENERAL_NAME_free(name);
                 ASN1_IA5STRING_free(text);
-                fail_internal("cannot encode DNS name " + dns + ": " + openssl_error());
+                fail_internal(std::string("cannot encode ") + what + " " + value + ": " +
+                              openssl_error());
             }
-            GENERAL_NAME_set0_value(name, GEN_DNS, text);
+            GENERAL_NAME_set0_value(name, type, text);
             sk_GENERAL_NAME_push(names.get(), name);
-        }
+        };
+        for (auto const& dns : request.dns)
+            add_text(GEN_DNS, dns, "DNS name");
+        for (auto const& uri : request.uris)
+            add_text(GEN_URI, uri, "URI");
         for (auto const& ip : request.ips) {
             GENERAL_NAME* name = GENERAL_NAME_new();
             asn1_octet_string_ptr bytes(a2i_IPADDRESS(ip.c_str()));

@@ -24,6 +24,7 @@ struct leaf_request {
     std::vector<std::string> groups;
     std::vector<std::string> dns;
     std::vector<std::string> ips;
+    std::vector<std::string> uris; // URI subjectAltName entries (clients: SPIFFE IDs)
     time_point not_before;
     time_point not_after;
 };

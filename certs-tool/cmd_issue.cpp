@@ -25,6 +25,29 @@ void check_groups(std::vector<std::string> const& groups) {
     }
 }
 
+// URIs for subjectAltName: an absolute URI with a scheme ("spiffe://trust.domain/path"), printable
+// ASCII without spaces (an IA5String holds nothing else), each once.
+void check_uris(std::vector<std::string> const& uris) {
+    std::set<std::string> seen;
+    for (auto const& uri : uris) {
+        auto const colon = uri.find(':');
+        bool const scheme_ok =
+            colon != std::string::npos && colon > 0 &&
+            std::isalpha(static_cast<unsigned char>(uri.front())) &&
+            std::all_of(uri.begin(), uri.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' ||
+                       c == '.';
+            });
+        bool const printable =
+            std::all_of(uri.begin(), uri.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+        if (!scheme_ok || !printable || colon + 1 == uri.size())
+            fail_user("--uri \"" + uri +
+                      "\": not an absolute URI (write e.g. spiffe://example.org/ci/runner-7)");
+        if (!seen.insert(uri).second)
+            fail_user("--uri \"" + uri + "\": given twice");
+    }
+}
+
 // DIR/clients/USER, if USER is safe as a folder name.
 fs::path default_client_dir(fs::path const& dir, std::string const& user) {
     bool const safe =
@@ -78,12 +101,14 @@ void run_client(client_options const& options) {
     if (auto const why = check_name_value(options.user); !why.empty())
         fail_user("USER \"" + options.user + "\": " + why);
     check_groups(options.groups);
+    check_uris(options.uris);
     check_days(options.days, "--days");
     check_docker_context(options.docker_context, options.host);
     leaf_order order;
     order.kind = leaf_kind::client;
     order.name = options.user;
     order.groups = options.groups;
+    order.uris = options.uris;
     order.key = require_key_type(options.key, "--key");
     order.days = options.days;
     order.docker_context = options.docker_context;
@@ -151,6 +176,7 @@ void run_renew(renew_options const& options) {
     order.groups = old->groups;
     order.dns = old->dns;
     order.ips = old->ips;
+    order.uris = old->uris;
     order.key = key ? *key : old->key;
     order.days = options.days
                      ? *options.days

@@ -24,6 +24,7 @@ struct row {
     std::vector<std::string> groups;
     std::vector<std::string> dns;
     std::vector<std::string> ips;
+    std::vector<std::string> uris;
     int ca = 0;
     time_point not_before;
     time_point not_after;
@@ -44,6 +45,7 @@ std::vector<row> rows_of(ledger const& book, time_point now) {
                         {},
                         {},
                         {},
+                        {},
                         ca.id,
                         ca.not_before,
                         ca.not_after,
@@ -54,8 +56,8 @@ std::vector<row> rows_of(ledger const& book, time_point now) {
                         {}});
     for (auto const& c : book.certs)
         rows.push_back({c.serial, std::string(kind_name(c.kind)), c.name, c.subject, c.groups,
-                        c.dns, c.ips, c.ca_id, c.not_before, c.not_after, status_of(book, c, now),
-                        c.revoked_at,
+                        c.dns, c.ips, c.uris, c.ca_id, c.not_before, c.not_after,
+                        status_of(book, c, now), c.revoked_at,
                         c.revoked_at ? std::optional<std::string>(revocation_reason_name(c.reason))
                                      : std::nullopt,
                         c.superseded_by, c.out});
@@ -86,6 +88,7 @@ json::value to_json(row const& r) {
     o["groups"] = strings(r.groups);
     o["dns"] = strings(r.dns);
     o["ips"] = strings(r.ips);
+    o["uris"] = strings(r.uris);
     o["ca"] = r.ca;
     o["not_before"] = format_utc(r.not_before);
     o["not_after"] = format_utc(r.not_after);
@@ -104,9 +107,10 @@ void print_table(std::ostream& out, std::vector<row> const& rows) {
     for (auto const& r : rows) {
         std::string const groups = r.kind == "server" ? std::string(1, '-') : joined(r.groups);
         std::string subject = r.subject;
-        if (!r.dns.empty() || !r.ips.empty()) {
+        if (!r.dns.empty() || !r.ips.empty() || !r.uris.empty()) {
             std::vector<std::string> sans = r.dns;
             sans.insert(sans.end(), r.ips.begin(), r.ips.end());
+            sans.insert(sans.end(), r.uris.begin(), r.uris.end());
             subject += " [" + joined(sans) + "]";
         }
         cells.push_back({r.serial, r.kind, std::to_string(r.ca), subject, groups,

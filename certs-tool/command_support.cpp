@@ -112,6 +112,7 @@ issued_leaf issue_leaf(pki_state& state, leaf_order const& order, passphrase con
     request.common_name = order.name;
     request.groups = order.groups;
     request.dns = order.dns;
+    request.uris = order.uris;
     request.ips = order.ips;
     request.not_before = std::max(now - clock_skew_allowance, ca->not_before);
     request.not_after = now + std::chrono::hours(24) * order.days;
@@ -130,6 +131,7 @@ issued_leaf issue_leaf(pki_state& state, leaf_order const& order, passphrase con
     record.name = order.name;
     record.groups = order.groups;
     record.dns = order.dns;
+    record.uris = order.uris;
     record.ips = order.ips;
     record.subject = subject_line(cert.get());
     record.key = order.key;

@@ -41,6 +41,7 @@ struct leaf_order {
     std::vector<std::string> groups;
     std::vector<std::string> dns;
     std::vector<std::string> ips;
+    std::vector<std::string> uris;
     key_type key = key_type::ec_p256;
     int days = 30;
     fs::path out_dir;

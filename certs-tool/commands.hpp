@@ -42,6 +42,7 @@ struct server_options : common_options {
 struct client_options : common_options {
     std::string user;
     std::vector<std::string> groups;
+    std::vector<std::string> uris; // URI SANs: a SPIFFE ID, for listen.tls.identity = "uri_san"
     int days = 30;
     std::optional<std::filesystem::path> out_dir; // default: DIR/clients/USER
     std::string key = "ec-p256";

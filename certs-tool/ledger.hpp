@@ -41,6 +41,7 @@ struct cert_record {
     std::vector<std::string> groups;
     std::vector<std::string> dns;
     std::vector<std::string> ips;
+    std::vector<std::string> uris;
     std::string subject; // RFC 2253, for display
     key_type key = key_type::ec_p256;
     time_point not_before;

@@ -56,6 +56,8 @@ json::object to_json(cert_record const& c) {
     o["name"] = c.name;
     o["groups"] = string_array(c.groups);
     o["dns"] = string_array(c.dns);
+    if (!c.uris.empty())
+        o["uris"] = string_array(c.uris);
     o["ips"] = string_array(c.ips);
     o["subject"] = c.subject;
     o["key"] = std::string(key_type_name(c.key));
@@ -266,6 +268,8 @@ cert_record read_cert(reader const& r, json::value const& v, std::string const& 
     c.groups = r.strings(o, path, "groups");
     c.dns = r.strings(o, path, "dns");
     c.ips = r.strings(o, path, "ips");
+    if (o.contains("uris")) // absent in ledgers written before URI SANs
+        c.uris = r.strings(o, path, "uris");
     c.subject = r.string(o, path, "subject");
     c.key = r.key(o, path);
     c.not_before = r.time(o, path, "not_before");

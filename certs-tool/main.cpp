@@ -121,6 +121,9 @@ int run(int argc, char** argv) {
     add_dir(s, bindings, top, client);
     s->add_option("user", client.user, "The user (certificate CN)")->required();
     s->add_option("--group", client.groups, "Groups of the user (one O= each)");
+    s->add_option("--uri", client.uris,
+                  "A URI subjectAltName, e.g. spiffe://example.org/ci/runner-7 (the user under "
+                  "listen.tls.identity = \"uri_san\")");
     s->add_option("--days", client.days, "Validity in days")->capture_default_str();
     add_optional(s, bindings, "--out", client.out_dir,
                  "Folder to write ca.pem, cert.pem, key.pem to (default: DIR/clients/USER)");

@@ -23,12 +23,20 @@ struct gateway_section {
     duration shutdown_timeout{std::chrono::seconds(15)};
 };
 
+/// The client certificate field that names the user: the subject CN, or one subject
+/// alternative name of a type (the whole value: "spiffe://example.org/ci/runner-7").
+enum class tls_identity_field { cn, uri_san, dns_san, email_san };
+/// The subject attribute whose values are the user's groups.
+enum class tls_group_field { o, ou };
+
 struct tls_listener {
     std::string address; // as written, for messages
     std::string host;
     std::uint16_t port = 0;
     std::filesystem::path ca, cert, key;      // absolute (resolved against the config's folder)
     std::optional<std::filesystem::path> crl; // PEM, one CRL per CA in force
+    tls_identity_field identity = tls_identity_field::cn;
+    tls_group_field groups = tls_group_field::o;
 };
 
 struct unix_listener {
@@ -53,8 +61,20 @@ struct admin_listener {
     std::uint16_t port = 0;
 };
 
+/// Limits per identity (the user after mapping), from [limits] and each role's [limits].
+struct per_user_limits {
+    std::uint64_t connections = 256; // open connections (SSH: channels)
+    std::uint64_t inflight = 64;     // requests in progress, long streams included
+    double rate = 0;                 // requests per second, token bucket; 0: no rate limit
+    double burst = 0;                // the bucket's size; 0: max(1, rate)
+};
+
 struct limits_section {
     std::uint64_t max_connections = 10000;
+    per_user_limits per_user;
+    // New TLS and SSH connections per second from one source address (twice that in a burst);
+    // more are closed before any TLS or SSH work. 0: no limit.
+    std::uint64_t handshakes_per_ip = 50;
     std::uint64_t header_bytes = 65536;
     std::uint64_t body_bytes = 1024 * 1024; // bodies policy must read (413 beyond)
     // A build context read for its Dockerfile (a role with images.registries): 413 beyond.
@@ -89,6 +109,10 @@ struct role {
     std::vector<std::string> deny;
     role_mode mode = role_mode::enforce;
     role_constraints constraints; // [roles.NAME.containers|volumes|images|build], ownership
+    // [roles.NAME.limits]: overrides of [limits].per_user_*; a user holding several roles gets
+    // the most generous value of each.
+    std::optional<std::uint64_t> limit_connections, limit_inflight;
+    std::optional<double> limit_rate, limit_burst;
 };
 
 struct config {

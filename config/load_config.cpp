@@ -97,8 +97,31 @@ std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string c
 }
 
 void read_tls(reader& r, toml::table const& t, config& cfg) {
-    r.only_keys(t, "listen.tls", {"address", "ca", "cert", "key", "crl"});
+    r.only_keys(t, "listen.tls", {"address", "ca", "cert", "key", "crl", "identity", "groups"});
     tls_listener tls;
+    if (auto v = r.string(t, "listen.tls", "identity")) {
+        static constexpr std::pair<std::string_view, tls_identity_field> fields[] = {
+            {"cn", tls_identity_field::cn},
+            {"uri_san", tls_identity_field::uri_san},
+            {"dns_san", tls_identity_field::dns_san},
+            {"email_san", tls_identity_field::email_san}};
+        auto const it = std::find_if(std::begin(fields), std::end(fields),
+                                     [&](auto const& f) { return f.first == *v; });
+        if (it != std::end(fields))
+            tls.identity = it->second;
+        else
+            r.problem(t.get("identity"), "listen.tls.identity",
+                      "\"" + *v +
+                          "\" is not a certificate field (use \"cn\", \"uri_san\", "
+                          "\"dns_san\" or \"email_san\")");
+    }
+    if (auto v = r.string(t, "listen.tls", "groups")) {
+        if (*v == "o" || *v == "ou")
+            tls.groups = *v == "o" ? tls_group_field::o : tls_group_field::ou;
+        else
+            r.problem(t.get("groups"), "listen.tls.groups",
+                      "\"" + *v + "\" is not a subject attribute for groups (use \"o\" or \"ou\")");
+    }
     if (auto addr = r.string(t, "listen.tls", "address")) {
         if (auto hp = split_address(*addr)) {
             tls.address = *addr;
@@ -248,8 +271,19 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
     r.only_keys(*t, "limits",
                 {"max_connections", "header_bytes", "handshake_timeout", "header_timeout",
                  "idle_timeout", "upstream_connect_timeout", "write_timeout", "body_bytes",
-                 "build_context_bytes"});
+                 "build_context_bytes", "per_user_connections", "per_user_inflight",
+                 "per_user_rate", "per_user_burst", "handshakes_per_ip"});
     auto& l = cfg.limits;
+    if (auto v = r.integer(*t, "limits", "per_user_connections", 1, 1'000'000))
+        l.per_user.connections = static_cast<std::uint64_t>(*v);
+    if (auto v = r.integer(*t, "limits", "per_user_inflight", 1, 1'000'000))
+        l.per_user.inflight = static_cast<std::uint64_t>(*v);
+    if (auto v = r.number(*t, "limits", "per_user_rate", 0, 1e6))
+        l.per_user.rate = *v;
+    if (auto v = r.number(*t, "limits", "per_user_burst", 0, 1e6))
+        l.per_user.burst = *v;
+    if (auto v = r.integer(*t, "limits", "handshakes_per_ip", 0, 1'000'000))
+        l.handshakes_per_ip = static_cast<std::uint64_t>(*v);
     if (auto v = r.integer(*t, "limits", "max_connections", 1, 1'000'000))
         l.max_connections = static_cast<std::uint64_t>(*v);
     if (auto v = r.integer(*t, "limits", "header_bytes", 1024, 1 << 20))
@@ -394,9 +428,21 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
         }
         r.only_keys(*rt, path,
                     {"subjects", "allow", "deny", "mode", "containers", "volumes", "images",
-                     "build", "ownership"});
+                     "build", "ownership", "limits"});
         role ro;
         ro.name = std::string(key.str());
+        if (auto const* lt = r.table(*rt, path, "limits")) {
+            std::string const lp = path + ".limits";
+            r.only_keys(
+                *lt, lp,
+                {"per_user_connections", "per_user_inflight", "per_user_rate", "per_user_burst"});
+            if (auto v = r.integer(*lt, lp, "per_user_connections", 1, 1'000'000))
+                ro.limit_connections = static_cast<std::uint64_t>(*v);
+            if (auto v = r.integer(*lt, lp, "per_user_inflight", 1, 1'000'000))
+                ro.limit_inflight = static_cast<std::uint64_t>(*v);
+            ro.limit_rate = r.number(*lt, lp, "per_user_rate", 0, 1e6);
+            ro.limit_burst = r.number(*lt, lp, "per_user_burst", 0, 1e6);
+        }
         if (auto subjects = r.strings(*rt, path, "subjects")) {
             for (std::size_t i = 0; i < subjects->size(); ++i) {
                 auto const& [s, at] = (*subjects)[i];

@@ -137,6 +137,31 @@ public:
         return i->get();
     }
 
+    /// An integer or a float within [min, max].
+    std::optional<double> number(toml::table const& t, std::string const& path,
+                                 std::string_view key, double min, double max) {
+        auto const* node = t.get(key);
+        if (node == nullptr)
+            return std::nullopt;
+        std::optional<double> v;
+        if (auto const* i = node->as_integer())
+            v = static_cast<double>(i->get());
+        else if (auto const* f = node->as_floating_point())
+            v = f->get();
+        if (!v) {
+            problem(node, join_path(path, key),
+                    std::string("expected a number, got ") + type_name(*node));
+            return std::nullopt;
+        }
+        if (!(*v >= min && *v <= max)) {
+            std::ostringstream range;
+            range << "out of range: " << *v << " (use " << min << ".." << max << ")";
+            problem(node, join_path(path, key), range.str());
+            return std::nullopt;
+        }
+        return v;
+    }
+
     std::optional<duration> duration_value(toml::table const& t, std::string const& path,
                                            std::string_view key) {
         auto text = string(t, path, key);

@@ -18,6 +18,8 @@ char const* reason_phrase(unsigned status) {
         return "Request Timeout";
     case 413:
         return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -37,18 +39,21 @@ char const* reason_phrase(unsigned status) {
 
 } // namespace
 
-std::string local_reply(unsigned status, std::string_view message, bool close, bool head_only) {
+std::string local_reply(unsigned status, std::string_view message, bool close, bool head_only,
+                        std::string_view extra_headers) {
     std::string body = "{\"message\":";
     append_json_string(body, message);
     body += "}\n";
-    return local_json_reply(status, body, close, head_only);
+    return local_json_reply(status, body, close, head_only, extra_headers);
 }
 
-std::string local_json_reply(unsigned status, std::string_view body, bool close, bool head_only) {
+std::string local_json_reply(unsigned status, std::string_view body, bool close, bool head_only,
+                             std::string_view extra_headers) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + ' ' + reason_phrase(status) + "\r\n";
     out += "Content-Type: application/json\r\n";
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     out += "Server: dockgate\r\n";
+    out += extra_headers;
     if (close)
         out += "Connection: close\r\n";
     out += "\r\n";

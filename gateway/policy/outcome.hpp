@@ -15,14 +15,15 @@ enum class outcome : unsigned char {
     would_deny, // a role in audit mode would have refused it; forwarded
     invalid,    // malformed: the daemon could read it differently, or would refuse it
     error,      // the gateway could not decide or forward (the daemon unreachable)
+    limited,    // refused by a per-user limit (429 Too Many Requests)
 };
 
-inline constexpr std::size_t outcome_count = 5;
+inline constexpr std::size_t outcome_count = 6;
 
 inline constexpr std::array<std::string_view, outcome_count> outcome_names{
-    "allow", "deny", "would-deny", "invalid", "error"};
+    "allow", "deny", "would-deny", "invalid", "error", "limited"};
 
-/// "allow", "deny", "would-deny", "invalid" or "error".
+/// "allow", "deny", "would-deny", "invalid", "error" or "limited".
 constexpr std::string_view outcome_name(outcome o) noexcept {
     return outcome_names[static_cast<std::size_t>(o)];
 }

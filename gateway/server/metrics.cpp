@@ -12,8 +12,8 @@ namespace dockgate::server {
 namespace {
 
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
-constexpr std::array<std::string_view, 6> failure_names{"no_certificate", "untrusted", "expired",
-                                                        "revoked",        "timeout",   "protocol"};
+constexpr std::array<std::string_view, 7> failure_names{
+    "no_certificate", "untrusted", "expired", "revoked", "timeout", "protocol", "rate_limited"};
 
 void append_label_value(std::string& out, std::string_view v) {
     for (char c : v) {
@@ -52,6 +52,11 @@ void metrics::count_request(std::string_view operation, policy::outcome decision
     requests_[row][col].fetch_add(1, std::memory_order_relaxed);
 }
 
+void metrics::count_limited(std::string_view user, std::string_view limit) {
+    std::lock_guard lock(limited_mu_);
+    ++limited_[{std::string(user), std::string(limit)}];
+}
+
 std::string metrics::render(snapshot const& current) const {
     std::string out;
     out.reserve(8192);
@@ -81,6 +86,17 @@ std::string metrics::render(snapshot const& current) const {
         out += "dockgate_handshake_failures_total{reason=\"" + std::string(failure_names[f]) +
                "\"} " + std::to_string(handshake_failures_[f].load(std::memory_order_relaxed)) +
                "\n";
+    {
+        std::lock_guard lock(limited_mu_);
+        out += "# HELP dockgate_limited_total Requests and connections refused by a per-user "
+               "limit, by user and limit.\n"
+               "# TYPE dockgate_limited_total counter\n";
+        for (auto const& [key, n] : limited_) {
+            out += "dockgate_limited_total{user=\"";
+            append_label_value(out, key.first);
+            out += "\",limit=\"" + key.second + "\"} " + std::to_string(n) + "\n";
+        }
+    }
     out += "# HELP dockgate_reloads_total Configuration and certificate reloads applied.\n"
            "# TYPE dockgate_reloads_total counter\n"
            "dockgate_reloads_total " +

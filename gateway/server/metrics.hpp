@@ -5,7 +5,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,7 @@ enum class handshake_failure : std::size_t {
     revoked,
     timeout,
     protocol,
+    rate_limited, // limits.handshakes_per_ip: closed before any TLS or SSH work
     count_
 };
 
@@ -41,6 +44,9 @@ public:
     void closed(transport t) noexcept {
         open_[static_cast<std::size_t>(t)].fetch_sub(1, std::memory_order_relaxed);
     }
+    /// A request or connection refused by a per-user limit (limits::limit_key names it). Rare:
+    /// takes a lock. One row per user that was ever limited.
+    void count_limited(std::string_view user, std::string_view limit);
     void count_reload(bool ok) noexcept {
         (ok ? reloads_ : reload_failures_).fetch_add(1, std::memory_order_relaxed);
     }
@@ -56,6 +62,8 @@ private:
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(handshake_failure::count_)>
         handshake_failures_{};
     std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(transport::count_)> open_{};
+    mutable std::mutex limited_mu_;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> limited_;
     std::atomic<std::uint64_t> reloads_{0};
     std::atomic<std::uint64_t> reload_failures_{0};
 };

@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "gateway/audit/audit_log.hpp"
+#include "gateway/limits/user_limits.hpp"
 #include "gateway/policy/policy_engine.hpp"
 #include "gateway/server/metrics.hpp"
 #include "gateway/ssh/ssh_material.hpp"
@@ -60,6 +61,8 @@ struct services {
     std::atomic<std::uint64_t> next_connection_id{1};
     std::atomic<std::uint64_t> open_connections{0};
     std::atomic<bool> draining{false};
+    limits::user_limiter users;        // per-user connections, requests in flight and rate
+    limits::address_limiter addresses; // new TLS/SSH connections per source address
 };
 
 } // namespace dockgate::server

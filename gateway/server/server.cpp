@@ -120,6 +120,16 @@ public:
         schedule_revalidation();
         schedule_upstream_sweep();
         main_io_.run();
+        // An accept pending on a closed acceptor completes with a socket bound to a worker's
+        // io_context: let those completions run now, while the workers' contexts still exist
+        // (main_io_ outlives them and would otherwise destroy the sockets after them).
+        error_code ignored;
+        for (auto* a : {&tls_acceptor_, &ssh_acceptor_, &admin_acceptor_})
+            a->close(ignored);
+        unix_acceptor_.close(ignored);
+        signals_.cancel(ignored);
+        main_io_.restart();
+        main_io_.poll();
         for (auto& w : workers_) {
             w->io.stop();
             if (w->thread.joinable())
@@ -246,6 +256,24 @@ private:
                 error_code ignored;
                 socket.close(ignored);
                 continue;
+            }
+            if constexpr (std::is_same_v<typename Acceptor::protocol_type, asio::ip::tcp>) {
+                // New TLS and SSH connections per source address, before any crypto work.
+                error_code ec2;
+                auto const from = socket.remote_endpoint(ec2);
+                if (!ec2 && !services_.addresses.admit(from.address().to_string(),
+                                                       snap->cfg->limits.handshakes_per_ip)) {
+                    services_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+                    services_.metrics.count_handshake_failure(handshake_failure::rate_limited);
+                    if (rate_refusals_++ % 1000 == 0)
+                        spdlog::warn("limits.handshakes_per_ip ({}/s) reached for {}: closing new "
+                                     "connections from it",
+                                     snap->cfg->limits.handshakes_per_ip,
+                                     from.address().to_string());
+                    error_code ignored;
+                    socket.close(ignored);
+                    continue;
+                }
             }
             asio::post(w.io,
                        [this, &w, start, s = std::move(socket), snap = std::move(snap)]() mutable {
@@ -429,6 +457,7 @@ private:
     std::vector<std::unique_ptr<worker>> workers_;
     std::chrono::steady_clock::time_point deadline_;
     std::uint64_t refusals_ = 0;
+    std::uint64_t rate_refusals_ = 0;
 };
 
 } // namespace

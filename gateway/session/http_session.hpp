@@ -85,6 +85,7 @@ private:
     boost::asio::awaitable<bool> refuse(exchange& x, unsigned status, std::string message,
                                         bool close = false);
     boost::asio::awaitable<bool> reply_locally(exchange& x, std::string const& json);
+    boost::asio::awaitable<bool> refuse_limited(exchange& x, limits::refusal over);
     enum class body_read { complete, too_large, failed };
     boost::asio::awaitable<body_read> read_whole_body(exchange& x, std::uint64_t limit);
     boost::asio::awaitable<admission::daemon_reply> daemon_get(admission::lookup const& what);
@@ -118,6 +119,9 @@ private:
     bool draining_ = false;          // finish the current request, then close
     bool closed_ = false;
     bool linger_on_close_ = false; // an error reply was the last word: drain before closing
+    // Per-user limits: this connection counts against per_user_connections, or was over it.
+    bool counted_connection_ = false;
+    std::optional<limits::refusal> over_connections_;
 };
 
 } // namespace dockgate::session

@@ -2,6 +2,7 @@
 // Implementation of http_session<Stream>; included only by the one translation unit per
 // transport that instantiates it (Beast and Asio are heavy to compile).
 
+#include <sstream>
 #include <string_view>
 
 #include <boost/asio/as_tuple.hpp>
@@ -58,6 +59,7 @@ struct http_session<Stream>::exchange {
     std::uint64_t bytes_out = 0;
     bool head_request = false;
     std::optional<std::string> replacement; // a body read whole for policy: forwarded instead
+    std::string reply_headers; // whole header lines added to a local reply (Retry-After)
     // Request body relay running in its own coroutine; the response side waits on `body_done`.
     bool body_finished = false;
     bool body_failed = false;
@@ -86,6 +88,11 @@ http_session<Stream>::http_session(Stream stream, policy::identity who,
     roles_ = snap_->policy.roles_of(who_);
     registry_.insert(this);
     services_.metrics.opened(kind_);
+    if (auto over =
+            services_.users.open_connection(who_.user, limits::limits_for(*snap_->cfg, roles_)))
+        over_connections_ = over; // its first request is answered 429, then it closes
+    else
+        counted_connection_ = true;
 }
 
 template <class Stream>
@@ -93,6 +100,8 @@ http_session<Stream>::~http_session() {
     registry_.erase(this);
     services_.metrics.closed(kind_);
     services_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+    if (counted_connection_)
+        services_.users.close_connection(who_.user);
 }
 
 template <class Stream>
@@ -282,6 +291,21 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     auto& req = x->request->get();
     x->method = std::string(req.method_string());
     x->head_request = req.method() == bhttp::verb::head;
+
+    // Per-user limits come before any policy work. A request in flight (long streams included)
+    // holds its place until it ends.
+    auto over = over_connections_;
+    if (!over)
+        over = services_.users.begin_request(who_.user, limits::limits_for(*snap_->cfg, roles_));
+    if (over) {
+        x->path = std::string(req.target()).substr(0, 256);
+        co_return co_await refuse_limited(*x, *over);
+    }
+    struct in_flight {
+        limits::user_limiter& users;
+        std::string const& user;
+        ~in_flight() { users.end_request(user); }
+    } const counted{services_.users, who_.user};
 
     // The decision: one admission, pinned to the snapshot and roles in force now. The session
     // only reads the body it asks for and makes the daemon look-ups it needs.
@@ -714,6 +738,34 @@ asio::awaitable<void> http_session<Stream>::pump_client_to_daemon_loop() {
 // A refused request's body is read and dropped (never forwarded) so that the client, still
 // writing it, gets to read the refusal; past refused_body_limit the connection is closed
 // after the reply instead.
+// 429 with Retry-After and a message the docker CLI prints; over per_user_connections the
+// connection closes after it.
+template <class Stream>
+asio::awaitable<bool> http_session<Stream>::refuse_limited(exchange& x, limits::refusal over) {
+    auto const key = limits::limit_key(over.which);
+    services_.metrics.count_limited(who_.user, key);
+    x.result = policy::outcome::limited;
+    x.rule = "limits." + std::string(key);
+    std::ostringstream what;
+    what << over.limit;
+    switch (over.which) {
+    case limits::limit_kind::connections:
+        x.reason = "over limits.per_user_connections (" + what.str() + " open connections)";
+        break;
+    case limits::limit_kind::inflight:
+        x.reason = "over limits.per_user_inflight (" + what.str() + " requests in progress)";
+        break;
+    case limits::limit_kind::rate:
+        x.reason = "over limits.per_user_rate (" + what.str() + " requests per second)";
+        break;
+    }
+    auto const retry = std::to_string(over.retry_after.count());
+    x.reply_headers = "Retry-After: " + retry + "\r\n";
+    co_return co_await refuse(
+        x, 429, "dockgate: " + who_.user + " is " + x.reason + "; retry in " + retry + " s",
+        over.which == limits::limit_kind::connections);
+}
+
 template <class Stream>
 asio::awaitable<bool> http_session<Stream>::refuse(exchange& x, unsigned status,
                                                    std::string message, bool close) {
@@ -826,7 +878,7 @@ asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status,
     x.status = status;
     // The client may still be sending what was refused: let it read this before the close.
     linger_on_close_ = linger_on_close_ || (close && status >= 400);
-    auto const text = http::local_reply(status, message, close, x.head_request);
+    auto const text = http::local_reply(status, message, close, x.head_request, x.reply_headers);
     watchdog_.set(slot::client_write, snap_->cfg->limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(text), use_tuple);
     watchdog_.clear(slot::client_write);

@@ -84,9 +84,8 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream,
         bool const had_cert = SSL_get0_peer_certificate(ssl) != nullptr;
         services.metrics.count_handshake_failure(classify(verify, timed_out, had_cert));
         std::string why = timed_out ? "no handshake within limits.handshake_timeout" : ec.message();
-        if (verify == X509_V_ERR_APPLICATION_VERIFICATION)
-            why = "client certificate rejected: its subject must have exactly one non-empty CN "
-                  "(the user name)";
+        if (auto refusal = tls::identity_refusal(ssl))
+            why = "client certificate rejected: " + *refusal;
         else if (verify != X509_V_OK)
             why = std::string("client certificate rejected: ") +
                   X509_verify_cert_error_string(verify);

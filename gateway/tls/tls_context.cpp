@@ -1,5 +1,6 @@
 #include "gateway/tls/tls_context.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 
@@ -15,6 +16,23 @@ namespace dockgate::tls {
 
 namespace {
 
+// The SSL_CTX's listen.tls.identity, for the verify callback.
+int identity_field_index() {
+    static int const index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+// Why the verify callback refused a certificate's identity (an identity_problem), per SSL.
+int identity_problem_index() {
+    static int const index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+config::tls_identity_field identity_field_of(SSL const* ssl) {
+    return static_cast<config::tls_identity_field>(reinterpret_cast<std::uintptr_t>(
+        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), identity_field_index())));
+}
+
 // The identity rule is part of the certificate check, so a client certificate that names no
 // single user ends the handshake with an alert (handshake_failure) the client can report,
 // rather than a close after it. The reason is logged by the session
@@ -22,8 +40,14 @@ namespace {
 int verify_names_one_user(int preverify_ok, X509_STORE_CTX* ctx) {
     if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(ctx) != 0)
         return preverify_ok;
-    if (certificate_user(X509_STORE_CTX_get_current_cert(ctx)))
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto const problem =
+        certificate_user_problem(X509_STORE_CTX_get_current_cert(ctx), identity_field_of(ssl));
+    if (problem == identity_problem::none)
         return 1;
+    SSL_set_ex_data(ssl, identity_problem_index(),
+                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(problem)));
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
 }
@@ -183,6 +207,8 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
         material->checks_revocation = true;
     }
+    SSL_CTX_set_ex_data(native, identity_field_index(),
+                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(tls.identity)));
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        verify_names_one_user);
     SSL_CTX_set_verify_depth(native, 4);
@@ -190,6 +216,16 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     static constexpr unsigned char session_id[] = "dockgate";
     SSL_CTX_set_session_id_context(native, session_id, sizeof session_id - 1);
     return material;
+}
+
+std::optional<std::string> identity_refusal(SSL const* ssl) {
+    auto const problem = static_cast<identity_problem>(
+        reinterpret_cast<std::uintptr_t>(SSL_get_ex_data(ssl, identity_problem_index())));
+    if (problem == identity_problem::none)
+        return std::nullopt;
+    auto const field = identity_field_of(ssl);
+    return "it names no single user under listen.tls.identity = \"" +
+           std::string(identity_field_name(field)) + "\": " + describe(problem, field);
 }
 
 std::optional<std::string> reverify(tls_material const& material, X509* leaf,

@@ -45,6 +45,10 @@ std::unique_ptr<SSL_CTX, ssl_ctx_deleter> new_server_context();
 /// key, the file and the problem.
 std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls);
 
+/// After a failed handshake: why the client certificate named no single user under
+/// listen.tls.identity, or nullopt when that was not why it failed.
+std::optional<std::string> identity_refusal(SSL const* ssl);
+
 /// Re-verifies a client certificate chain captured at handshake time against `material`'s
 /// trust store and CRLs, at the current time. Returns the reason it no longer passes, or
 /// nullopt when it still does.

@@ -396,6 +396,8 @@ cert = "$PKI/server-cert.pem"
 key = "$PKI/server-key.pem"
 [limits]
 max_connections = 20000
+handshakes_per_ip = 0          # the load comes from one address
+per_user_connections = 1000000 # and one identity
 [roles.bench]
 subjects = ["group:bench"]
 allow = ["*"]
@@ -498,6 +500,8 @@ path = "$3"
 mode = "0660"
 [limits]
 max_connections = 20000
+handshakes_per_ip = 0          # the load comes from one address
+per_user_connections = 1000000 # and one identity
 [users.bench]
 groups = ["bench"]
 ssh_keys = ["$(cat "$SSHC/id_ed25519.pub")"]

@@ -12,6 +12,10 @@ JSON and exits 0; what it measured is for the calling test to judge.
   body-pause MAX              TLS, a POST whose body stops after 10 of 100 bytes
   connections N               TLS, N connections each answering GET /_ping, then one more;
                               then one of the N closed and another opened
+  user-connections N          TLS, N connections each answering GET /_ping, then one more: its
+                              first response; then one of the N closed and another opened
+  handshakes N                N TLS handshakes in a row, each on a new connection: how many
+                              completed
   hold-idle SIGNAL_FILE MAX   TLS, one keep-alive GET /_ping, then touch SIGNAL_FILE and wait
                               for the close; prints the wall-clock time of the close
   ping-twice READY_FILE GO_FILE MAX
@@ -66,6 +70,17 @@ def ping(sock):
     while len(rest) < 2:  # "OK"
         rest += sock.recv(64)
     return status
+
+
+def hold_connections(port, cert_dir, n):
+    """N keep-alive connections, each having answered GET /_ping."""
+    held = []
+    for _ in range(n):
+        c = tls_connect(port, cert_dir)
+        if ping(c) != 200:
+            sys.exit("a held connection's GET /_ping was not answered 200")
+        held.append(c)
+    return held
 
 
 def seconds_until_closed(sock, start, limit):
@@ -139,11 +154,7 @@ def main():
         report(closed_after=closed, status=first_status(got))
     elif mode == "connections":
         n = int(args[0])
-        held = []
-        for _ in range(n):
-            c = tls_connect(port, cert_dir)
-            assert ping(c) == 200
-            held.append(c)
+        held = hold_connections(port, cert_dir, n)
         over = "answered"
         try:
             extra = tls_connect(port, cert_dir)
@@ -159,6 +170,30 @@ def main():
         except (OSError, EOFError, ssl.SSLError) as e:
             after = "refused: %s" % type(e).__name__
         report(held=n, over_limit=over, after_one_closed=after)
+    elif mode == "user-connections":
+        held = hold_connections(port, cert_dir, int(args[0]))
+        extra = tls_connect(port, cert_dir)
+        extra.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+        status, head, rest = read_head(extra)
+        retry = [line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")[1:]
+                 if line.lower().startswith(b"retry-after:")]
+        closed, body = seconds_until_closed(extra, time.monotonic(), 10)
+        held.pop().close()
+        time.sleep(0.5)
+        again = tls_connect(port, cert_dir)
+        report(over_status=status, retry_after=retry[0] if retry else None,
+               message=(rest + body).decode(errors="replace"), over_closed=closed is not None,
+               after_one_closed=ping(again))
+    elif mode == "handshakes":
+        done = 0
+        for _ in range(int(args[0])):
+            try:
+                c = tls_connect(port, cert_dir)
+                c.close()
+                done += 1
+            except (OSError, ssl.SSLError):
+                pass
+        report(completed=done)
     elif mode == "hold-idle":
         s = tls_connect(port, cert_dir)
         status = ping(s)

@@ -9,12 +9,15 @@ port="$(free_port)"
 good="$WORK/good"
 write_gateway_config "$good" "$port"
 
+# traced ARGS...: strace of a command's bind/listen calls. (A sanitizer build's leak check cannot
+# run under ptrace, so it is off for traced runs.)
+traced() { env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -e trace=bind,listen "$@"; }
 # listens_in TRACE: the bind/listen calls an strace of a dockgate run recorded for a socket.
 listens_in() { grep -E '^[0-9]+ +(bind|listen)\(' "$1" | grep -Ev 'AF_NETLINK' || true; }
 
 rc=0
-out="$(timeout 20 strace -f -qq -e trace=bind,listen -o "$WORK/check.trace" \
-  "$DOCKGATE" check-config "$good/dockgate.toml" 2>&1)" || rc=$?
+out="$(traced -o "$WORK/check.trace" \
+  timeout 20 "$DOCKGATE" check-config "$good/dockgate.toml" 2>&1)" || rc=$?
 if ((rc != 0)); then fail "check-config of the valid config exited $rc: $out"; fi
 ok "check-config: the valid config exits 0"
 assert_contains "$out" "readonly" "check-config summary names the role readonly"
@@ -85,8 +88,8 @@ assert_eq 1 "$rc" "check-config of a missing config file: exit 1"
 cfg="$(bad_config unknown-op-start)"
 printf '\n[roles.x]\nsubjects = ["user:x"]\nallow = ["ContainerRun"]\n' >>"$cfg"
 rc=0
-timeout 20 strace -f -qq -e trace=bind,listen -o "$WORK/start-invalid.trace" \
-  "$DOCKGATE" --config "$cfg" >"$WORK/start-invalid.out" 2>&1 || rc=$?
+traced -o "$WORK/start-invalid.trace" \
+  timeout 20 "$DOCKGATE" --config "$cfg" >"$WORK/start-invalid.out" 2>&1 || rc=$?
 if ((rc == 0 || rc == 124)); then
   fail "dockgate --config with an invalid config: expected a non-zero exit, got $rc: $(tail -n 5 "$WORK/start-invalid.out")"
 fi
@@ -94,6 +97,6 @@ ok "dockgate --config with an unknown operation exits $rc without serving"
 assert_contains "$(cat "$WORK/start-invalid.out")" "roles.x.allow[0]" "dockgate --config names the bad key on start-up"
 assert_eq "" "$(listens_in "$WORK/start-invalid.trace")" "the refused config binds and listens on nothing"
 # The same trace sees a listener when there is one: the valid config, started and stopped.
-strace -f -qq -e trace=bind,listen -o "$WORK/start-valid.trace" \
+traced -o "$WORK/start-valid.trace" \
   timeout 3 "$DOCKGATE" --config "$good/dockgate.toml" >"$WORK/start-valid.out" 2>&1 || true
 assert_contains "$(listens_in "$WORK/start-valid.trace")" "htons($port)" "the trace sees the valid config's listener"

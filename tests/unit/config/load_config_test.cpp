@@ -138,7 +138,21 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"workers_out_of_range", "workers = 0", "workers = -1",
                  "gateway.workers: out of range"},
         bad_case{"syntax", "[users.alice]", "[users.alice", "TOML syntax error"},
-        bad_case{"no_listener", "[listen.tls]", "[listen.tcp]", "listen.tcp: unknown key"}),
+        bad_case{"no_listener", "[listen.tls]", "[listen.tcp]", "listen.tcp: unknown key"},
+        bad_case{"bad_identity_field", "[listen.tls]\n", "[listen.tls]\nidentity = \"uri\"\n",
+                 "listen.tls.identity: \"uri\" is not a certificate field (use \"cn\", "
+                 "\"uri_san\", \"dns_san\" or \"email_san\")"},
+        bad_case{"negative_rate", "max_connections = 10000",
+                 "max_connections = 10000\nper_user_rate = -1",
+                 "limits.per_user_rate: out of range"},
+        bad_case{"role_limit_unknown_key", "deny = [\"Plugin*\", \"Swarm*\"]",
+                 "deny = [\"Plugin*\", \"Swarm*\"]\n[roles.operator.limits]\nrate = 5",
+                 "roles.operator.limits.rate: unknown key (remove it; valid keys here: "
+                 "per_user_connections, per_user_inflight, per_user_rate, per_user_burst)"},
+        bad_case{
+            "role_limit_wrong_type", "deny = [\"Plugin*\", \"Swarm*\"]",
+            "deny = [\"Plugin*\", \"Swarm*\"]\n[roles.operator.limits]\nper_user_inflight = 1.5",
+            "roles.operator.limits.per_user_inflight: expected an integer, got a float"}),
     [](auto const& info) { return std::string(info.param.name); });
 
 TEST_F(load_config_test, reports_every_problem_at_once_with_line_numbers) {
