@@ -122,6 +122,7 @@ private:
     // Per-user limits: this connection counts against per_user_connections, or was over it.
     bool counted_connection_ = false;
     std::optional<limits::refusal> over_connections_;
+    std::chrono::steady_clock::duration limited_pause_{}; // set by a 429: wait before reading on
 };
 
 } // namespace dockgate::session

@@ -36,6 +36,8 @@ inline constexpr std::size_t head_read_size = 4096;
 inline constexpr std::uint64_t refused_body_limit = 1024 * 1024;
 // A daemon look-up for the admission may take this long beyond the connect timeout.
 inline constexpr auto lookup_timeout = std::chrono::seconds(10);
+// After a 429, the longest the connection goes unread (its Retry-After, if shorter).
+inline constexpr auto limited_pause_cap = std::chrono::seconds(1);
 // Bounded time for a polite close (TLS close_notify) before the socket is just closed.
 inline constexpr auto close_grace = std::chrono::seconds(2);
 
@@ -201,6 +203,13 @@ asio::awaitable<void> http_session<Stream>::serve_requests(bool first) {
     while (more && !closed_ && !draining_) {
         more = co_await serve_one(first);
         first = false;
+        if (limited_pause_ != std::chrono::steady_clock::duration::zero()) {
+            // Answered 429: the connection is not read again before its Retry-After (at most
+            // limited_pause_cap), so a client that ignores it cannot turn refusals into load.
+            asio::steady_timer pause(stream_.get_executor(), limited_pause_);
+            limited_pause_ = std::chrono::steady_clock::duration::zero();
+            co_await pause.async_wait(use_tuple);
+        }
         pipelined = client_buffer_.size() != 0;
         if (!pipelined)
             break;
@@ -761,6 +770,8 @@ asio::awaitable<bool> http_session<Stream>::refuse_limited(exchange& x, limits::
     }
     auto const retry = std::to_string(over.retry_after.count());
     x.reply_headers = "Retry-After: " + retry + "\r\n";
+    limited_pause_ = std::min<std::chrono::steady_clock::duration>(over.retry_after,
+                                                                   limited_pause_cap);
     co_return co_await refuse(
         x, 429, "dockgate: " + who_.user + " is " + x.reason + "; retry in " + retry + " s",
         over.which == limits::limit_kind::connections);
