@@ -33,6 +33,7 @@ san_client twouris "/CN=alice" "URI:spiffe://example.org/ci/a" "URI:spiffe://exa
 san_client nouri "/O=developers/CN=alice" "DNS:build-01.ci.example.org"
 san_client builder "/CN=ignored" "DNS:build-01.ci.example.org" "email:dev@example.org"
 san_client blue "/OU=blue/OU=green/O=developers/CN=carla"
+san_client twodns "/CN=x" "DNS:a.ci.example.org" "DNS:b.ci.example.org" "email:x@example.org"
 
 GW="$WORK/gw"
 write_gateway_head "$GW" "$(free_port)"
@@ -121,8 +122,12 @@ assert_eq 200 "$(get runner8 /v1.41/containers/json)" "dockgate-certs' URI certi
 reload_to identity dns_san
 assert_eq 200 "$(get builder /v1.41/images/json)" "dns_san: build-01.ci.example.org holds role builder"
 server_refuses_tls "$WORK/clients/runner" "no DNS SAN" "alert handshake failure"
+server_refuses_tls "$WORK/clients/twodns" "two DNS SANs" "alert handshake failure"
+assert_contains "$(cat "$GW_STDERR")" 'listen.tls.identity = "dns_san": several DNS SAN values' "two DNS names: the log says why"
 reload_to identity email_san
 assert_eq 200 "$(get builder /v1.41/images/json)" "email_san: dev@example.org holds role builder"
+server_refuses_tls "$WORK/clients/runner" "no email SAN" "alert handshake failure"
+assert_contains "$(cat "$GW_STDERR")" 'listen.tls.identity = "email_san": no email SAN' "no email: the log says why"
 wait_for_audit "any(r['user'] == 'dev@example.org' for r in recs)" || fail "audit: no line for dev@example.org"
 ok "audit: the email address is the user"
 
