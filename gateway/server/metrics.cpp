@@ -12,8 +12,8 @@ namespace dockgate::server {
 namespace {
 
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
-constexpr std::array<std::string_view, 6> failure_names{"no_certificate", "untrusted", "expired",
-                                                        "revoked",        "timeout",   "protocol"};
+constexpr std::array<std::string_view, 7> failure_names{
+    "no_certificate", "untrusted", "expired", "revoked", "timeout", "protocol", "limit"};
 
 void append_label_value(std::string& out, std::string_view v) {
     for (char c : v) {

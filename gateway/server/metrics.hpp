@@ -23,6 +23,7 @@ enum class handshake_failure : std::size_t {
     revoked,
     timeout,
     protocol,
+    limit, // refused before the handshake: too many from one address
     count_
 };
 

@@ -23,4 +23,10 @@ asio::awaitable<void> graceful_close(unix_stream& s) {
     co_return;
 }
 
+// Exit status 0, EOF and close: `ssh` exits 0 and the docker CLI sees a clean end.
+asio::awaitable<void> graceful_close(ssh_stream& s) {
+    close_now(s);
+    co_return;
+}
+
 } // namespace dockgate::session
