@@ -204,8 +204,8 @@ assert_success "docker version over SSH while 5,000 idle connections are held" -
 during_threads="$(awk '/^Threads:/ {print $2}' "/proc/$GW_PID/status")"
 during_rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$GW_PID/status")"
 assert_eq "$before_threads" "$during_threads" "the gateway's thread count stays fixed with 5,000 connections"
-log "gateway RSS: $before_rss KiB before, $during_rss KiB with 5,000 idle pre-auth connections" \
-  "($(( (during_rss - before_rss) * 1024 / 5000 )) bytes each)"
+log "gateway: $during_threads threads and $during_rss KiB RSS with 5,000 idle pre-auth" \
+  "connections, $before_rss KiB before ($(( (during_rss - before_rss) * 1024 / 5000 )) bytes each)"
 touch "$WORK/idle.release"
 wait "$idle" 2>/dev/null || true
 for _ in $(seq 1 100); do (($(server_conns "$SSH_PORT") == 0)) && break; sleep 0.1; done
