@@ -516,6 +516,9 @@ path = "$3"
 mode = "0660"
 [limits]
 max_connections = 20000
+# The ControlMaster connections wait without a channel between their cells (minutes apart):
+# they must outlive the close of a connection with no channel left.
+idle_timeout = "1h"
 [users.bench]
 groups = ["bench"]
 ssh_keys = ["$(cat "$SSHC/id_ed25519.pub")"]
