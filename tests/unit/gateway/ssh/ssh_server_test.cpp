@@ -196,6 +196,17 @@ protected:
         return ch != nullptr && handed(before + 1) ? ch : nullptr;
     }
 
+    // A dial-stdio channel on `c`, retried for up to a second: the server gives a closed
+    // channel's place back once the client's close has arrived. Null when it never did.
+    static ssh_channel exec_once_there_is_room(client& c) {
+        for (int i = 0; i < 50; ++i) {
+            if (auto* ch = c.exec("docker system dial-stdio"))
+                return ch;
+            std::this_thread::sleep_for(20ms);
+        }
+        return nullptr;
+    }
+
     // `n` TCP connections to the listener that never say a word.
     std::vector<asio::ip::tcp::socket> hold_idle(asio::io_context& io, int n) {
         std::vector<asio::ip::tcp::socket> idle;
@@ -397,13 +408,7 @@ TEST_F(ssh_limits_test, channels_beyond_max_channels_per_connection_are_refused_
     });
     // The client's close of the ended channel gives its place back.
     ssh_channel_close(c.channels[0]);
-    ssh_channel ch = nullptr;
-    for (int i = 0; i < 50 && ch == nullptr; ++i) {
-        ch = c.exec("docker system dial-stdio");
-        if (ch == nullptr)
-            std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_NE(ch, nullptr);
+    EXPECT_NE(exec_once_there_is_room(c), nullptr);
 }
 
 TEST_F(ssh_limits_test, connections_in_their_handshake_are_capped_per_address) {
@@ -434,6 +439,35 @@ TEST_F(ssh_limits_test, connections_in_their_handshake_are_capped_per_address) {
         std::this_thread::sleep_for(10ms);
     auto& again = new_client();
     EXPECT_TRUE(again.login(port(), key_));
+}
+
+class ssh_user_limit_test : public ssh_server_test {
+protected:
+    void SetUp() override { start("max_sessions_per_user = 3\n"); }
+};
+
+TEST_F(ssh_user_limit_test, max_sessions_per_user_counts_channels_over_all_connections) {
+    auto& first = new_client();
+    auto& second = new_client();
+    ASSERT_TRUE(first.login(port(), key_));
+    ASSERT_TRUE(second.login(port(), key_));
+    ASSERT_NE(first.exec("docker system dial-stdio"), nullptr);
+    ASSERT_TRUE(handed(1)); // streams_[0] is first.channels[0]
+    ASSERT_NE(first.exec("docker system dial-stdio"), nullptr);
+    ASSERT_NE(second.exec("docker system dial-stdio"), nullptr);
+    EXPECT_EQ(second.exec("docker system dial-stdio"), nullptr)
+        << "a fourth channel of alice's, on another connection than two of the three";
+    ASSERT_TRUE(handed(3));
+    EXPECT_EQ(server_->slots().sessions(), 3u);
+    // A channel of the first connection ends: the second connection may open one again.
+    on_io([&] {
+        streams_[0]->close();
+        streams_[0].reset();
+        return 0;
+    });
+    ssh_channel_close(first.channels[0]);
+    EXPECT_NE(exec_once_there_is_room(second), nullptr);
+    EXPECT_EQ(server_->slots().sessions(), 3u);
 }
 
 TEST_F(ssh_server_test, connections_are_served_without_a_thread_each) {
