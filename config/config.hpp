@@ -51,8 +51,10 @@ struct ssh_listener {
     std::uint16_t port = 0;
     std::filesystem::path host_key; // created (ed25519, 0600) on first start if absent
     unsigned max_auth_tries = 3;
-    unsigned max_sessions = 1000;
-    unsigned max_sessions_per_user = 32;
+    unsigned max_sessions = 1000;        // session channels, over all connections
+    unsigned max_sessions_per_user = 32; // session channels of one user
+    unsigned max_channels_per_connection = 10;
+    unsigned max_handshakes_per_address = 100; // connections not yet authenticated, per address
 };
 
 struct admin_listener {

@@ -189,7 +189,8 @@ void read_unix(reader& r, toml::table const& t, config& cfg) {
 
 void read_ssh(reader& r, toml::table const& t, config& cfg) {
     r.only_keys(t, "listen.ssh",
-                {"address", "host_key", "max_auth_tries", "max_sessions", "max_sessions_per_user"});
+                {"address", "host_key", "max_auth_tries", "max_sessions", "max_sessions_per_user",
+                 "max_channels_per_connection", "max_handshakes_per_address"});
     ssh_listener ssh;
     if (auto addr = r.string(t, "listen.ssh", "address")) {
         if (auto hp = split_address(*addr)) {
@@ -216,6 +217,10 @@ void read_ssh(reader& r, toml::table const& t, config& cfg) {
         ssh.max_sessions = static_cast<unsigned>(*v);
     if (auto v = r.integer(t, "listen.ssh", "max_sessions_per_user", 1, 100000))
         ssh.max_sessions_per_user = static_cast<unsigned>(*v);
+    if (auto v = r.integer(t, "listen.ssh", "max_channels_per_connection", 1, 1000))
+        ssh.max_channels_per_connection = static_cast<unsigned>(*v);
+    if (auto v = r.integer(t, "listen.ssh", "max_handshakes_per_address", 1, 1000000))
+        ssh.max_handshakes_per_address = static_cast<unsigned>(*v);
     if (!ssh.host.empty() && !ssh.host_key.empty())
         cfg.ssh = std::move(ssh);
 }

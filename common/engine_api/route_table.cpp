@@ -12,11 +12,16 @@ constexpr route_spec engine_routes[] = {
 
 // moby registers these parameters as {name:.*} because image and plugin references
 // contain '/' ("registry.example.com:5000/team/app:1.0"). moby uses {name:.*} for
-// containers, exec and volumes too, but those names cannot contain '/', so here they
-// stay one segment and a multi-segment id is an unknown route (denied).
-constexpr bool spans_segments(std::string_view first_segment, std::string_view param) {
-    return param == "name" && (first_segment == "images" || first_segment == "distribution" ||
-                               first_segment == "plugins");
+// containers, exec and volumes too; their names cannot contain '/', with one exception:
+// a link's name is "/parent/alias", and `docker rm --link` deletes it as
+// DELETE /containers/parent/alias?link=1. That route has no suffix, so a greedy name cannot
+// be mistaken for another operation; every other container route keeps its id one segment,
+// and a multi-segment id there is an unknown route (denied).
+constexpr bool spans_segments(std::string_view path_template, std::string_view first_segment,
+                              std::string_view param) {
+    return (param == "name" && (first_segment == "images" || first_segment == "distribution" ||
+                                first_segment == "plugins")) ||
+           path_template == "/containers/{id}";
 }
 
 constexpr bool is_param(std::string_view segment) {
@@ -55,7 +60,7 @@ constexpr bool valid_template(std::string_view path_template) {
         if (first) {
             first_segment = segment;
         }
-        multi += param && spans_segments(first_segment, inner) ? 1 : 0;
+        multi += param && spans_segments(path_template, first_segment, inner) ? 1 : 0;
         first = false;
     });
     return ok && multi <= 1;
@@ -147,7 +152,7 @@ route_table::route_table(std::span<const route_spec> specs)
                 return;
             }
             const auto name = segment.substr(1, segment.size() - 2);
-            if (spans_segments(route.pattern.front().text, name)) {
+            if (spans_segments(spec.path_template, route.pattern.front().text, name)) {
                 route.multi_index = route.pattern.size();
                 route.pattern.push_back({segment_kind::multi_param, name});
             } else {

@@ -93,6 +93,18 @@ detail::task<std::optional<verdict>> admission::state::ownership_step() {
         // Every such route names its object in the segment after the collection.
         if (target->segments.size() < 2)
             co_return std::nullopt;
+        // Only a link's name spans segments ("parent/alias", `docker rm --link`): it names two
+        // containers and resolves to one, and cannot be pinned to an ID the way a name is.
+        if (target->segments.size() > 2 && route->path_template == "/containers/{id}") {
+            co_return refuse_unowned(
+                role, audit_only, 403,
+                "dockgate: " + who.user + " (role " + role.name + ") may not " +
+                    std::string(operation) +
+                    " by a link name (parent/alias): ownership is judged by container "
+                    "(roles." +
+                    role.name + ".ownership)",
+                "link name under ownership");
+        }
         std::string const ref = target->segments[1];
         std::string id;
         if (auto refused = co_await require_owned(role, audit_only, step.kind, ref, id))

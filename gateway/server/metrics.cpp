@@ -12,8 +12,9 @@ namespace dockgate::server {
 namespace {
 
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
-constexpr std::array<std::string_view, 7> failure_names{
-    "no_certificate", "untrusted", "expired", "revoked", "timeout", "protocol", "rate_limited"};
+constexpr std::array<std::string_view, 8> failure_names{"no_certificate", "untrusted",   "expired",
+                                                        "revoked",        "timeout",     "protocol",
+                                                        "limit",          "rate_limited"};
 
 void append_label_value(std::string& out, std::string_view v) {
     for (char c : v) {

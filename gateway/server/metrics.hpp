@@ -25,6 +25,7 @@ enum class handshake_failure : std::size_t {
     revoked,
     timeout,
     protocol,
+    limit,        // refused before the handshake: too many from one address
     rate_limited, // limits.handshakes_per_ip: closed before any TLS or SSH work
     count_
 };

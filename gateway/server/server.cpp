@@ -20,6 +20,7 @@
 #include "gateway/server/admin.hpp"
 #include "gateway/server/file_watcher.hpp"
 #include "gateway/server/runtime.hpp"
+#include "gateway/session/ssh_session.hpp"
 #include "gateway/session/tls_session.hpp"
 #include "gateway/session/unix_session.hpp"
 #include "gateway/ssh/ssh_server.hpp"
@@ -65,8 +66,10 @@ public:
                  cfg.ssh->address);
             ssh_ = std::make_unique<ssh::ssh_server>(
                 *cfg.ssh, [this] { return current_.load(); }, services_,
-                [this](int fd, policy::identity who, session::credential_check check) {
-                    handoff_ssh(fd, std::move(who), std::move(check));
+                [this](ssh::channel_stream stream, policy::identity who, ssh::key_check check,
+                       session_registry& registry) {
+                    session::start_ssh_session(std::move(stream), std::move(who), std::move(check),
+                                               current_.load(), services_, registry);
                 });
             spdlog::info("listening for SSH on {}", cfg.ssh->address);
         }
@@ -98,11 +101,12 @@ public:
                                        }),
                            asio::detached);
         if (ssh_acceptor_.is_open())
-            asio::co_spawn(
-                main_io_,
-                accept_loop(ssh_acceptor_, [this](auto socket, auto, services&,
-                                                  worker&) { ssh_->serve(std::move(socket)); }),
-                asio::detached);
+            asio::co_spawn(main_io_,
+                           accept_loop(ssh_acceptor_,
+                                       [this](auto socket, auto, services&, worker& w) {
+                                           ssh_->serve(std::move(socket), w.sessions);
+                                       }),
+                           asio::detached);
         if (unix_acceptor_.is_open())
             asio::co_spawn(main_io_,
                            accept_loop(unix_acceptor_,
@@ -158,24 +162,6 @@ private:
             throw std::runtime_error(std::string(key) + ": cannot listen on " + written + ": " +
                                      ec.message());
         acceptor.listen(asio::socket_base::max_listen_connections);
-    }
-
-    // Called on an SSH connection's thread: the session end of its socketpair goes to a worker.
-    void handoff_ssh(int fd, policy::identity who, session::credential_check check) {
-        auto& w =
-            *workers_[next_handoff_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
-        asio::post(w.io, [this, &w, fd, who = std::move(who), check = std::move(check)]() mutable {
-            session::unix_stream stream(w.io);
-            error_code ec;
-            stream.assign(asio::local::stream_protocol(), fd, ec);
-            if (ec) {
-                ::close(fd);
-                return;
-            }
-            session::start_stream_session(std::move(stream), std::move(who), std::move(check),
-                                          server::transport::ssh, current_.load(), services_,
-                                          w.sessions);
-        });
     }
 
     // Creates the socket with the configured mode and group. A stale socket file (nobody
@@ -446,7 +432,6 @@ private:
     tcp::acceptor admin_acceptor_{main_io_};
     tcp::acceptor ssh_acceptor_{main_io_};
     std::unique_ptr<ssh::ssh_server> ssh_;
-    std::atomic<std::size_t> next_handoff_{0};
     asio::local::stream_protocol::acceptor unix_acceptor_{main_io_};
     std::filesystem::path unix_path_;
     asio::signal_set signals_;

@@ -46,4 +46,10 @@ asio::awaitable<void> graceful_close(unix_stream& s, bool linger) {
     close_now(s);
 }
 
+// Exit status 0, EOF and close: `ssh` exits 0 and the docker CLI sees a clean end.
+asio::awaitable<void> graceful_close(ssh_stream& s, bool /*linger*/) {
+    close_now(s);
+    co_return;
+}
+
 } // namespace dockgate::session

@@ -17,7 +17,7 @@ namespace dockgate::session {
 void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot const> snap,
                            server::services& services, server::session_registry& registry);
 
-/// Serves an already authenticated local stream (the SSH transport's socketpair end) with the
+/// Serves an already authenticated local stream (a socketpair end in tests) with the
 /// given identity. `check` re-validates the credential on reloads.
 void start_stream_session(unix_stream socket, policy::identity who, credential_check check,
                           server::transport kind, std::shared_ptr<server::snapshot const> snap,

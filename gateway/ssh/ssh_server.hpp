@@ -1,27 +1,19 @@
 #pragma once
-// The SSH transport (`DOCKER_HOST=ssh://user@gw:2222`). libssh keeps its own event loop, so
-// each SSH connection gets a thread that runs the key exchange, public-key authentication and
-// the one exec request the docker CLI sends (`docker system dial-stdio`). That channel is then
-// joined to the common HTTP session through a socketpair: the session serves one end like any
-// other local stream, with the SSH identity; the thread pumps bytes between the channel and
-// the other end. Everything else (shell, pty, env, subsystems, other commands, forwarding,
-// agent, X11) is refused.
+// The SSH transport (`DOCKER_HOST=ssh://user@gw:2222`): the host key and the listener's shared
+// state. Each accepted connection is an ssh_connection served from the event loop of the
+// worker that accepted it (no thread of its own); each session channel on it that runs
+// `docker system dial-stdio` is an HTTP stream with its own session. Everything else (shell,
+// pty, env, subsystems, other commands, forwarding, agent, X11) is refused.
 
-#include <chrono>
 #include <functional>
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
 
 #include "gateway/server/runtime.hpp"
+#include "gateway/ssh/ssh_connection.hpp"
 
 namespace dockgate::ssh {
-
-/// Hands an authenticated dial-stdio stream to a worker: `fd` is the session's end of the
-/// socketpair (ownership passes), `check` re-validates the key on reloads.
-using stream_handoff =
-    std::function<void(int fd, policy::identity who,
-                       std::function<std::optional<std::string>(server::snapshot const&)> check)>;
 
 class ssh_server {
 public:
@@ -29,24 +21,17 @@ public:
     /// its fingerprint. Throws std::runtime_error naming listen.ssh.host_key on failure.
     ssh_server(config::ssh_listener const& cfg,
                std::function<std::shared_ptr<server::snapshot const>()> current,
-               server::services& services, stream_handoff handoff);
-    ~ssh_server();
+               server::services& services, channel_handoff handoff);
 
-    /// Serves one accepted TCP connection on its own thread (returns at once). The connection
-    /// counts against limits.max_connections until its thread ends.
-    void serve(boost::asio::ip::tcp::socket socket);
+    /// Serves one accepted TCP connection, which counts against limits.max_connections until
+    /// it closes. Call on the worker thread of the socket's executor; the connection registers
+    /// in that worker's `registry` (drain, abort and reload re-checks reach it there).
+    void serve(boost::asio::ip::tcp::socket socket, server::session_registry& registry);
 
-    /// Ends all SSH connections now (shutdown): their sockets are shut down, their threads end.
-    void stop();
-
-    /// stop(), then waits up to `limit` for every connection thread to end (the destructor
-    /// does this with 5 s): none may outlive the server or the process's libraries.
-    void wait_stopped(std::chrono::milliseconds limit);
-
-    struct state;
+    slot_table const& slots() const { return context_->slots; }
 
 private:
-    std::shared_ptr<state> state_;
+    std::shared_ptr<ssh_context> context_;
 };
 
 } // namespace dockgate::ssh

@@ -7,6 +7,8 @@
 //   TARGET: --unix PATH | --tcp HOST:PORT | --tls HOST:PORT --ca F --cert F --key F
 //           | --exec "COMMAND"   (HTTP over a child's stdin/stdout, e.g. "ssh ... docker system
 //                                  dial-stdio"; one connection = one child process)
+//           | --ssh HOST:PORT --ssh-user U --ssh-key F --ssh-host-key F   (idle only: libssh
+//                                  client connections, one dial-stdio channel each)
 //
 // --pid PID (repeatable) names server processes: rps and stream report their CPU time per
 // request / per GB over the measured window, idle reports their resident memory before and
@@ -27,11 +29,13 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/resource.h>
+#include <thread>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
 
 #include "tests/bench/client_engine.hpp"
+#include "tests/bench/ssh_clients.hpp"
 
 namespace dockgate::bench {
 namespace {
@@ -62,6 +66,8 @@ struct options {
     std::vector<pid_t> pids;
     std::vector<bool> trees;        // per pids entry: count its descendants too
     std::vector<pid_t> client_pids; // helpers of the client whose CPU is the client's
+    target ssh;                     // --ssh: host and port (idle only)
+    std::string ssh_user, ssh_key, ssh_host_key;
 };
 
 [[noreturn]] void usage(std::string const& problem) {
@@ -72,6 +78,8 @@ struct options {
            "          | --exec COMMAND (HTTP over the stdin/stdout of /bin/sh -c \"exec "
            "COMMAND\";\n"
            "            one process per connection, ready after a first GET /_ping)\n"
+           "          | --ssh HOST:PORT --ssh-user U --ssh-key F --ssh-host-key F (idle only;\n"
+           "            libssh connections with one dial-stdio channel each)\n"
            "  -c, --connections N   rps: parallel connections (1); idle: connections to hold "
            "(10000)\n"
            "  -d, --duration S      rps: measured seconds (5)\n"
@@ -133,6 +141,15 @@ options parse(int argc, char** argv) {
             o.where.type = target::kind::unix_socket;
             o.where.unix_path = value();
             o.have_target = true;
+        } else if (a == "--ssh") {
+            split_host_port(value(), o.ssh);
+            o.have_target = true;
+        } else if (a == "--ssh-user") {
+            o.ssh_user = value();
+        } else if (a == "--ssh-key") {
+            o.ssh_key = value();
+        } else if (a == "--ssh-host-key") {
+            o.ssh_host_key = value();
         } else if (a == "--exec") {
             o.where.type = target::kind::exec;
             o.where.command = value();
@@ -654,27 +671,51 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
         ++failed;
         ++errors[why];
     };
-    engine eng(o.where, tls, build_request(o), o.method == "HEAD",
-               std::chrono::milliseconds(static_cast<long>(o.timeout * 1000)), hooks);
-    e = &eng;
-    for (unsigned i = 0; i < o.connections; ++i)
-        eng.add();
+    std::optional<engine> eng;
+    std::optional<ssh_clients> ssh;
+    if (o.ssh.port != 0)
+        ssh.emplace(o.ssh.host, o.ssh.port, o.ssh_user, o.ssh_key, o.ssh_host_key, build_request(o),
+                    o.timeout);
+    else
+        eng.emplace(o.where, tls, build_request(o), o.method == "HEAD",
+                    std::chrono::milliseconds(static_cast<long>(o.timeout * 1000)), hooks);
+    e = eng ? &*eng : nullptr;
+    for (unsigned i = 0; eng && i < o.connections; ++i)
+        eng->add();
 
     auto const start = bench_clock::now();
     auto const cpu_start = sample_cpu(o);
     auto next_progress = start + 2s;
-    auto const& conns = eng.connections();
-    while ((opened < o.connections || in_flight > 0) && !stop_requested) {
-        while (in_flight < o.concurrency && opened < o.connections) {
-            ++in_flight;
-            eng.open(*conns[opened++]);
-        }
-        eng.poll(10ms);
+    auto progress = [&] {
         if (bench_clock::now() >= next_progress) {
             next_progress += 2s;
             std::cerr << "idle: " << established << " established, " << failed << " failed, "
                       << in_flight << " in flight of " << o.connections << "\n";
         }
+    };
+    if (ssh) {
+        // Blocking libssh clients: `concurrency` threads of them, at most 16.
+        ssh->open(o.connections, std::min(o.concurrency, 16u),
+                  [&](bool ok, std::string const& why) {
+                      ++opened;
+                      if (ok) {
+                          ++established;
+                      } else {
+                          ++failed;
+                          ++errors[why];
+                      }
+                      progress();
+                      return !stop_requested;
+                  });
+    }
+    while (eng && (opened < o.connections || in_flight > 0) && !stop_requested) {
+        auto const& conns = eng->connections();
+        while (in_flight < o.concurrency && opened < o.connections) {
+            ++in_flight;
+            eng->open(*conns[opened++]);
+        }
+        eng->poll(10ms);
+        progress();
     }
     double const setup_secs = seconds_d(bench_clock::now() - start).count();
     std::string setup_cpu_h, setup_cpu_m;
@@ -684,20 +725,29 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
     auto run_for = [&](double secs) {
         auto const until =
             bench_clock::now() + std::chrono::duration_cast<bench_clock::duration>(seconds_d(secs));
-        while (bench_clock::now() < until && !stop_requested)
-            eng.poll(100ms);
+        while (bench_clock::now() < until && !stop_requested) {
+            if (eng)
+                eng->poll(100ms);
+            else
+                std::this_thread::sleep_for(100ms);
+        }
+        if (ssh)
+            lost = ssh->closed_by_server();
     };
     run_for(o.settle);
     unsigned const alive = established - lost;
+    std::string const transport = eng ? eng->tls_description() : std::string("ssh");
+    std::string const where =
+        ssh ? "ssh:" + o.ssh.host + ":" + std::to_string(o.ssh.port) : o.where.describe();
     std::vector<long> rss_after;
     for (auto pid : o.pids)
         rss_after.push_back(process_rss_kib(pid));
 
     std::printf("idle: %s: %u of %u connections established (handshake + %s %s) in %.1f s "
                 "(%.0f/s); %u failed; %u closed by the server since; tls: %s\n",
-                o.where.describe().c_str(), established, o.connections, o.method.c_str(),
-                o.path.c_str(), setup_secs, established / std::max(setup_secs, 1e-9), failed, lost,
-                eng.tls_description().c_str());
+                where.c_str(), established, o.connections, o.method.c_str(), o.path.c_str(),
+                setup_secs, established / std::max(setup_secs, 1e-9), failed, lost,
+                transport.c_str());
     std::printf("  cpu ms per connection set up: %s\n", setup_cpu_h.c_str());
     print_errors(errors);
     for (auto const& [why, n] : lost_reasons)
@@ -724,7 +774,7 @@ int run_idle(options const& o, std::shared_ptr<SSL_CTX> tls) {
     std::printf("RESULT mode=idle requested=%u established=%u alive=%u failed=%u setup_s=%.1f "
                 "rss_before_kib=%s rss_after_kib=%s rss_per_conn_kib=%s setup_cpu_ms=%s tls=%s\n",
                 o.connections, established, alive, failed, setup_secs, before_m.c_str(),
-                after_m.c_str(), per_m.c_str(), setup_cpu_m.c_str(), eng.tls_description().c_str());
+                after_m.c_str(), per_m.c_str(), setup_cpu_m.c_str(), transport.c_str());
     std::fflush(stdout);
     if (o.hold > 0) {
         unsigned const lost_before = lost;
@@ -750,7 +800,11 @@ int main(int argc, char** argv) {
     std::ios::sync_with_stdio(true);
     try {
         auto o = parse(argc, argv);
-        o.where.resolve();
+        if (o.ssh.port != 0 &&
+            (o.mode != "idle" || o.ssh_user.empty() || o.ssh_key.empty() || o.ssh_host_key.empty()))
+            usage("--ssh is for idle, with --ssh-user, --ssh-key and --ssh-host-key");
+        if (o.ssh.port == 0)
+            o.where.resolve();
         std::shared_ptr<SSL_CTX> tls;
         if (o.where.type == target::kind::tls)
             tls = make_client_tls(o.where, o.mode == "stream", o.mode == "idle");

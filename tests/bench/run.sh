@@ -468,6 +468,21 @@ pin_host_key() {
 ssh_dial() {
   echo "/usr/bin/ssh -F $SSHC/config -o ConnectTimeout=30 -T -l $1 -p $2 -- 127.0.0.1 docker system dial-stdio"
 }
+# ssh_dial_mux USER PORT: the same, as a channel on the ControlMaster connection to PORT
+# (OpenSSH connection sharing: the master carries every such command's channel).
+ssh_dial_mux() {
+  echo "/usr/bin/ssh -F $SSHC/config -o ControlMaster=no -o ControlPath=$SSHC/cm-$2 -T -l $1 -p $2 -- 127.0.0.1 docker system dial-stdio"
+}
+# start_ssh_master USER PORT: a ControlMaster connection to PORT; its pid lands in LAST_PID
+# (false when its control socket did not appear).
+start_ssh_master() {
+  start "ssh-master-$2" /usr/bin/ssh -F "$SSHC/config" -M -o ControlPath="$SSHC/cm-$2" -N -T -l "$1" -p "$2" 127.0.0.1
+  local deadline=$((SECONDS + 15))
+  until [[ -S "$SSHC/cm-$2" ]]; do
+    kill -0 "$LAST_PID" 2>/dev/null && ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
 # ssh_probe NAME USER PORT: one "GET /_ping" (Connection: close) through ssh_dial with -v.
 # True when it was answered 200; SSH_ALGOS gets the negotiated kex and cipher.
 ssh_probe() {
@@ -495,6 +510,9 @@ workers = $(nproc)
 [listen.ssh]
 address = "127.0.0.1:$2"
 host_key = "$1-ssh_host_ed25519_key"
+max_channels_per_connection = 64
+max_sessions = 100000
+max_sessions_per_user = 100000
 [listen.unix]
 path = "$3"
 mode = "0660"
@@ -502,6 +520,9 @@ mode = "0660"
 max_connections = 20000
 handshakes_per_ip = 0          # the load comes from one address
 per_user_connections = 1000000 # and one identity
+# The ControlMaster connections wait without a channel between their cells (minutes apart):
+# they must outlive the close of a connection with no channel left.
+idle_timeout = "1h"
 [users.bench]
 groups = ["bench"]
 ssh_keys = ["$(cat "$SSHC/id_ed25519.pub")"]
@@ -627,7 +648,17 @@ if [[ -z "${DOWN[dockgate-ssh]:-}" ]]; then
   if ssh_probe dockgate bench "$P_DG_SSH_D"; then
     ALGOS[dockgate-ssh]="$SSH_ALGOS"
   else
-    mark_down "ssh bench@127.0.0.1:$P_DG_SSH_D docker system dial-stdio (dockgate) failed: $PROBE_ERR(log: $LOGS/ssh-probe-dockgate.err)" dockgate-ssh
+    mark_down "ssh bench@127.0.0.1:$P_DG_SSH_D docker system dial-stdio (dockgate) failed: $PROBE_ERR(log: $LOGS/ssh-probe-dockgate.err)" dockgate-ssh dockgate-ssh-mux
+  fi
+fi
+# Several channels on one connection: one ControlMaster per dockgate, every client connection
+# of a cell a channel on it.
+MUX_D_PID="" MUX_N_PID=""
+if [[ -z "${DOWN[dockgate-ssh-mux]:-}" ]]; then
+  if start_ssh_master bench "$P_DG_SSH_D" && MUX_D_PID=$LAST_PID && start_ssh_master bench "$P_DG_SSH_N"; then
+    MUX_N_PID=$LAST_PID
+  else
+    mark_down "ssh -M (ControlMaster) to dockgate did not come up: $(tail -n 3 "$LOGS/ssh-master-"*.log | tr '\n' ' ')" dockgate-ssh-mux
   fi
 fi
 
@@ -691,7 +722,7 @@ bench() {
 
 TARGETS=(direct dockerd-tls haproxy-tcp stunnel haproxy dockgate)
 # The rows of the second table (issue 4); "direct" is their baseline too.
-LOCAL_TARGETS=(dockgate-unix sshd sshd-fwd dockgate-ssh)
+LOCAL_TARGETS=(dockgate-unix sshd sshd-fwd dockgate-ssh dockgate-ssh-mux)
 ALL_TARGETS=("${TARGETS[@]}" "${LOCAL_TARGETS[@]}")
 declare -A NAME=(
   [direct]="backend's own unix socket, no TLS (dockerd / nginx)"
@@ -704,9 +735,11 @@ declare -A NAME=(
   [sshd]="OpenSSH sshd ${SSHD_VERSION:-?} → \`docker system dial-stdio\` (the usual ssh://)"
   [sshd-fwd]="OpenSSH sshd ${SSHD_VERSION:-?}, \`ssh -L\` port → the socket"
   [dockgate-ssh]="**dockgate** \`[listen.ssh]\` (its own \`docker system dial-stdio\` exec)"
+  [dockgate-ssh-mux]="**dockgate** \`[listen.ssh]\`, every connection a channel of one SSH connection (ControlMaster)"
+  [dockgate-ssh-idle]="**dockgate** \`[listen.ssh]\`: idle SSH connections (one dial-stdio channel each)"
 )
 # What each row's ratio is taken against in the second table (none: it is a baseline).
-declare -A BASE=([dockgate-unix]=direct [sshd-fwd]=sshd [dockgate-ssh]=sshd)
+declare -A BASE=([dockgate-unix]=direct [sshd-fwd]=sshd [dockgate-ssh]=sshd [dockgate-ssh-mux]=sshd)
 declare -A BASE_LABEL=([direct]="the backend's socket" [sshd]="sshd + dial-stdio")
 declare -A PING_ARGS=(
   [direct]="--unix $DSOCK"
@@ -719,9 +752,11 @@ declare -A PING_ARGS=(
   [sshd]=""
   [sshd-fwd]="--tcp 127.0.0.1:$P_FWD_D"
   [dockgate-ssh]=""
+  [dockgate-ssh-mux]=""
 )
 # Exec targets: one `ssh ... docker system dial-stdio` per connection, as the docker CLI does.
-declare -A PING_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_D")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_D")")
+declare -A PING_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_D")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_D")"
+  [dockgate-ssh-mux]="$(ssh_dial_mux bench "$P_DG_SSH_D")")
 # --pid-tree: sshd forks per connection (and runs `docker system dial-stdio` under it).
 declare -A PING_PIDS=(
   [direct]="--pid $DOCKERD_PID"
@@ -734,11 +769,13 @@ declare -A PING_PIDS=(
   [sshd]="--pid-tree ${SSHD_PID:-0} --pid $DOCKERD_PID"
   [sshd-fwd]="--pid-tree ${SSHD_PID:-0} --pid $DOCKERD_PID --client-pid ${FWD_PID:-0}"
   [dockgate-ssh]="--pid ${DG_L_D_PID:-0} --pid $DOCKERD_PID"
+  [dockgate-ssh-mux]="--pid ${DG_L_D_PID:-0} --pid $DOCKERD_PID --client-pid ${MUX_D_PID:-0}"
 )
 # The processes a row needs, as "PID:LOGNAME ...": a dead one makes the row "down".
 declare -A WATCH=(
   [stunnel]="$STUNNEL_PID:stunnel" [haproxy]="$HAPROXY_PID:haproxy" [haproxy-tcp]="$HAPROXY_PID:haproxy" [dockgate]="$DG_D_PID:dockgate-docker"
   [dockgate-unix]="${DG_L_D_PID:-0}:dockgate-local-docker" [dockgate-ssh]="${DG_L_D_PID:-0}:dockgate-local-docker"
+  [dockgate-ssh-mux]="${DG_L_D_PID:-0}:dockgate-local-docker ${MUX_D_PID:-0}:ssh-master-$P_DG_SSH_D"
   [sshd]="${SSHD_PID:-0}:sshd" [sshd-fwd]="${SSHD_PID:-0}:sshd ${FWD_PID:-0}:ssh-forward"
 )
 # target_up TARGET KEY: false (and STATUS[KEY] = down) when the row cannot be measured.
@@ -814,11 +851,14 @@ declare -A STREAM_ARGS=(
   [sshd]="--pid-tree ${SSHD_PID:-0}"
   [sshd-fwd]="--tcp 127.0.0.1:$P_FWD_N --pid-tree ${SSHD_PID:-0} --client-pid ${FWD_PID:-0}"
   [dockgate-ssh]="--pid ${DG_L_N_PID:-0}"
+  [dockgate-ssh-mux]="--pid ${DG_L_N_PID:-0} --client-pid ${MUX_N_PID:-0}"
 )
-declare -A STREAM_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_N")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_N")")
+declare -A STREAM_EXEC=([sshd]="$(ssh_dial root "$P_SSHD_N")" [dockgate-ssh]="$(ssh_dial bench "$P_DG_SSH_N")"
+  [dockgate-ssh-mux]="$(ssh_dial_mux bench "$P_DG_SSH_N")")
 WATCH[dockgate]="$DG_N_PID:dockgate-blob"
 WATCH[dockgate-unix]="${DG_L_N_PID:-0}:dockgate-local-blob"
 WATCH[dockgate-ssh]="${DG_L_N_PID:-0}:dockgate-local-blob"
+WATCH[dockgate-ssh-mux]="${DG_L_N_PID:-0}:dockgate-local-blob ${MUX_N_PID:-0}:ssh-master-$P_DG_SSH_N"
 for t in "${STREAM_TARGETS[@]}"; do
   key="stream,$t"
   target_up "$t" "$key" || continue
@@ -852,6 +892,24 @@ P_HA_I="$(free_port)" P_DG_I="$(free_port)"
 haproxy_config "$P_HA_I" "" $((IDLE_N + 50)) >"$TMP/haproxy/idle.cfg"
 dockgate_config idle "$P_DG_I" "$DSOCK"
 IDLE_TARGETS=(haproxy dockgate)
+# record_idle KEY PID LOGNAME: the idle RESULT into the tables; then stops PID.
+record_idle() {
+  local key="$1" pid="$2" per open_now setup
+  per="$(field "$RESULT" rss_per_conn_kib)"
+  open_now="$(field "$RESULT" alive)"
+  if [[ -n "$per" && -n "$open_now" && "$open_now" != 0 ]]; then
+    VAL[$key]="${per%%,*}"
+    setup="$(field "$RESULT" setup_cpu_ms)"
+    EXTRA[$key]="$open_now of $IDLE_N open; dockerd grew ${per#*,} KiB per connection; proxy CPU ${setup%%,*} ms per handshake"
+    MARKS[$key]="$MARK"
+    STATUS[$key]=ok
+  else
+    STATUS[$key]=FAIL
+  fi
+  alive "$pid" "$3" || STATUS[$key]="crashed"
+  stop "$pid"
+  sleep 2 # let dockerd drop the closed connections before the next "before" reading
+}
 for t in "${IDLE_TARGETS[@]}"; do
   key="idle,$t"
   if [[ $t == haproxy ]]; then
@@ -871,21 +929,26 @@ for t in "${IDLE_TARGETS[@]}"; do
   sleep 1 # let start-up allocations settle before the "before" reading
   bench "idle-$t" 240 idle --tls "127.0.0.1:$port" "${CLIENT_TLS[@]}" --pid "$pid" --pid "$DOCKERD_PID" \
     -c "$IDLE_N" --concurrency 32 --settle 2 --timeout 20
-  per="$(field "$RESULT" rss_per_conn_kib)"
-  open_now="$(field "$RESULT" alive)"
-  if [[ -n "$per" && -n "$open_now" && "$open_now" != 0 ]]; then
-    VAL[$key]="${per%%,*}"
-    setup="$(field "$RESULT" setup_cpu_ms)"
-    EXTRA[$key]="$open_now of $IDLE_N open; dockerd grew ${per#*,} KiB per connection; proxy CPU ${setup%%,*} ms per handshake"
-    MARKS[$key]="$MARK"
-    STATUS[$key]=ok
-  else
-    STATUS[$key]=FAIL
-  fi
-  alive "$pid" "$t-idle" || STATUS[$key]="crashed"
-  stop "$pid"
-  sleep 2 # let dockerd drop the closed connections before the next "before" reading
+  record_idle "$key" "$pid" "$t-idle"
 done
+
+# Idle SSH connections, next to the TLS ones: a fresh dockgate serving [listen.ssh], IDLE_N
+# libssh client connections (one per connection, not an ssh process each), each with one
+# dial-stdio channel that answered one /_ping.
+say "$IDLE_N idle SSH connections (a fresh dockgate process)"
+key="idle,dockgate-ssh-idle"
+P_DG_SSH_I="$(free_port)"
+start_dockgate_local idle-ssh "$P_DG_SSH_I" "$TMP/dockgate/idle-ssh.sock" "$DSOCK" dockgate-ssh-idle
+pid=$LAST_PID
+if [[ -z "$pid" ]] || ! ssh-keygen -y -f "$TMP/dockgate/idle-ssh-ssh_host_ed25519_key" >"$SSHC/idle-ssh-host.pub"; then
+  STATUS[$key]="down"
+else
+  sleep 1
+  bench "idle-dockgate-ssh" 600 idle --ssh "127.0.0.1:$P_DG_SSH_I" --ssh-user bench --ssh-key "$SSHC/id_ed25519" \
+    --ssh-host-key "$SSHC/idle-ssh-host.pub" --pid "$pid" --pid "$DOCKERD_PID" \
+    -c "$IDLE_N" --concurrency 16 --settle 2 --timeout 20
+  record_idle "$key" "$pid" "dockgate-idle-ssh"
+fi
 
 # ---------------------------------------------------------------------------------------
 # The report
@@ -937,6 +1000,7 @@ CMD="tests/bench/run.sh"
     row+="| $(cell "idle,$t") | $(ratio "$(okval "idle,$t")" "$(okval idle,haproxy)") |"
     echo "$row"
   done
+  echo "| ${NAME[dockgate-ssh-idle]} | — | — | — | — | — | — | — | — | $(cell idle,dockgate-ssh-idle) | $(ratio "$(okval idle,dockgate-ssh-idle)" "$(okval idle,haproxy)") |"
   echo
   echo "SSH and local unix-socket transports (issue 4). \`×base\` is the ratio to the row named in the last column: the backend's own socket for dockgate's unix socket, the system sshd's \`docker system dial-stdio\` (what \`DOCKER_HOST=ssh://\` normally does) for the SSH rows."
   echo
@@ -993,8 +1057,9 @@ CMD="tests/bench/run.sh"
   for t in "${ALL_TARGETS[@]}"; do
     echo "| ${NAME[$t]} | ${CPU[ping$MANY,$t]:-— | — | —} | ${EXTRA[stream,$t]:-—} | ${CPU[stream,$t]:-— | —} | ${EXTRA[idle,$t]:-—} |"
   done
+  echo "| ${NAME[dockgate-ssh-idle]} | — | — | — | — | — | — | ${EXTRA[idle,dockgate-ssh-idle]:-—} |"
   echo
-  echo "For the sshd rows \"proxy\" is sshd with every process under it (the per-connection sshd processes, and \`docker system dial-stdio\` for the dial-stdio row). For the SSH rows \"client\" includes the load client's ssh processes (or the \`ssh -L\` forwarder): the client side of SSH is part of the cost of the transport."
+  echo "For the sshd rows \"proxy\" is sshd with every process under it (the per-connection sshd processes, and \`docker system dial-stdio\` for the dial-stdio row). For the SSH rows \"client\" includes the load client's ssh processes (and the \`ssh -L\` forwarder or the ControlMaster): the client side of SSH is part of the cost of the transport."
   if [[ -n "$IDLE_NOTE$BUSY_NOTE$CUT_NOTE" ]]; then
     echo
     [[ -z "$IDLE_NOTE" ]] || echo "Note: $IDLE_NOTE."

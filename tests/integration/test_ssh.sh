@@ -1,25 +1,13 @@
 #!/usr/bin/env bash
 # DOCKER_HOST=ssh://user@gw:PORT through dockgate's SSH listener, driven by the stock docker
-# CLI and the system OpenSSH client. The client runs as a throwaway local user whose home
-# holds the SSH config, key and a known_hosts pinned to the gateway's host key (OpenSSH reads
-# ~/.ssh from the passwd entry, not $HOME, so a user of its own is the honest set-up).
+# CLI and the system OpenSSH client (see ssh_lib.sh for the client's user and home).
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/ssh_lib.sh"
 it_init "$@"
-command -v ssh >/dev/null || fail "the OpenSSH client is missing: apt-get install openssh-client"
-command -v ssh-keygen >/dev/null || fail "ssh-keygen is missing: apt-get install openssh-client"
-
-TUSER="dgit$$"
-THOME="$(mktemp -d /tmp/dockgate-it-home.XXXXXX)"
-useradd --home-dir "$THOME" --no-create-home --shell /bin/sh "$TUSER" || fail "useradd $TUSER failed"
-on_exit "userdel $TUSER; rm -rf $THOME"
-mkdir -p "$THOME/.ssh"
-as_user() { runuser -u "$TUSER" -- env HOME="$THOME" "$@"; }
-ssh-keygen -q -t ed25519 -N '' -C alice@it -f "$THOME/.ssh/id_ed25519"
+ssh_user_setup stranger
 ssh-keygen -q -t ecdsa -N '' -C carol@it -f "$THOME/.ssh/carol_ecdsa"
-ssh-keygen -q -t ed25519 -N '' -C stranger@it -f "$THOME/.ssh/stranger"
 ssh-keygen -q -t rsa -b 3072 -N '' -C bob@it -f "$THOME/.ssh/bob_rsa"
-chown -R "$TUSER" "$THOME"
-chmod 700 "$THOME" "$THOME/.ssh"
+ssh_user_own
 
 SSH_PORT="$(free_port)"
 TLS_PORT="$(free_port)"
@@ -50,29 +38,15 @@ fp="$(ssh-keygen -lf "$GW/ssh_host_ed25519_key" | awk '{print $2}')"
 grep -q "$fp" "$GW_STDERR" || fail "the host key fingerprint $fp is not logged"
 ok "the host key's fingerprint is logged"
 
-# known_hosts pinned to the key the gateway created.
-echo "[127.0.0.1]:$SSH_PORT $(ssh-keygen -y -f "$GW/ssh_host_ed25519_key")" >"$THOME/.ssh/known_hosts"
-cat >"$THOME/.ssh/config" <<EOF
-Host carolhost
+ssh_pin_host_key "$GW" "$SSH_PORT"
+ssh_write_config "Host carolhost
   HostName 127.0.0.1
   IdentityFile $THOME/.ssh/carol_ecdsa
 Host bobhost
   HostName 127.0.0.1
-  IdentityFile $THOME/.ssh/bob_rsa
-Host *
-  StrictHostKeyChecking yes
-  UserKnownHostsFile $THOME/.ssh/known_hosts
-  BatchMode yes
-  IdentitiesOnly yes
-  IdentityFile $THOME/.ssh/id_ed25519
-EOF
-chown -R "$TUSER" "$THOME"
+  IdentityFile $THOME/.ssh/bob_rsa"
 
-export DOCKER_CONFIG="$THOME/.docker"
-sshd_docker() { # USER ARGS...: the docker CLI over ssh:// as the test user
-  local u="$1"; shift
-  as_user env DOCKER_HOST="ssh://$u@127.0.0.1:$SSH_PORT" DOCKER_CONFIG="$THOME/.docker" timeout 120 docker "$@"
-}
+sshd_docker() { ssh_docker "$1" "$SSH_PORT" "${@:2}"; }
 
 # --- the docker CLI over SSH
 assert_success "ssh: docker ps" -- sshd_docker alice_ssh ps

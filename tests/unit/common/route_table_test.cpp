@@ -90,9 +90,10 @@ std::vector<std::string> split(std::string_view path) {
 }
 
 bool spans_segments(std::string_view path_template, std::string_view param) {
-    return param == "{name}" &&
-           (path_template.starts_with("/images/") || path_template.starts_with("/distribution/") ||
-            path_template.starts_with("/plugins/"));
+    return (param == "{name}" &&
+            (path_template.starts_with("/images/") || path_template.starts_with("/distribution/") ||
+             path_template.starts_with("/plugins/"))) ||
+           path_template == "/containers/{id}";
 }
 
 // The template with every {param} replaced by `single`, or by `multi` where moby's
@@ -228,7 +229,13 @@ TEST(RouteTable, ExplicitCases) {
         // Ordinary parameters are one segment.
         {"GET", "/containers/abc/json", "ContainerInspect", {{"id", "abc"}}},
         {"GET", "/containers/a/b/json", ""},
-        {"DELETE", "/containers/a/b", ""},
+        {"POST", "/containers/a/b/start", ""},
+        {"GET", "/containers/a/b/archive", ""},
+        // ...but a link's name "/parent/alias" is deleted as moby's DELETE
+        // /containers/{name:.*} (`docker rm --link`); that route has no suffix to confuse.
+        {"DELETE", "/containers/web/db", "ContainerDelete", {{"id", "web/db"}}},
+        {"DELETE", "/containers/web/json", "ContainerDelete", {{"id", "web/json"}}},
+        {"DELETE", "/containers/abc", "ContainerDelete", {{"id", "abc"}}},
         {"GET", "/containers/abc/json/extra", ""},
         {"GET", "/containers/abc/attach/ws", "ContainerAttachWebsocket", {{"id", "abc"}}},
         {"POST", "/exec/e1/start", "ExecStart", {{"id", "e1"}}},

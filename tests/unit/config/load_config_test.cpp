@@ -152,8 +152,30 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{
             "role_limit_wrong_type", "deny = [\"Plugin*\", \"Swarm*\"]",
             "deny = [\"Plugin*\", \"Swarm*\"]\n[roles.operator.limits]\nper_user_inflight = 1.5",
-            "roles.operator.limits.per_user_inflight: expected an integer, got a float"}),
+            "roles.operator.limits.per_user_inflight: expected an integer, got a float"},
+        bad_case{"ssh_channels_out_of_range", "[limits]",
+                 "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n"
+                 "max_channels_per_connection = 0\n[limits]",
+                 "listen.ssh.max_channels_per_connection: out of range"},
+        bad_case{"ssh_handshakes_out_of_range", "[limits]",
+                 "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n"
+                 "max_handshakes_per_address = -3\n[limits]",
+                 "listen.ssh.max_handshakes_per_address: out of range"}),
     [](auto const& info) { return std::string(info.param.name); });
+
+TEST_F(load_config_test, ssh_channel_and_handshake_limits_have_defaults_and_can_be_set) {
+    auto const with = [&](std::string const& keys) {
+        return parse(base + "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n" +
+                     keys);
+    };
+    auto const defaults = with("");
+    ASSERT_TRUE(defaults.ssh);
+    EXPECT_EQ(defaults.ssh->max_channels_per_connection, 10u);
+    EXPECT_EQ(defaults.ssh->max_handshakes_per_address, 100u);
+    auto const set = with("max_channels_per_connection = 64\nmax_handshakes_per_address = 5\n");
+    EXPECT_EQ(set.ssh->max_channels_per_connection, 64u);
+    EXPECT_EQ(set.ssh->max_handshakes_per_address, 5u);
+}
 
 TEST_F(load_config_test, reports_every_problem_at_once_with_line_numbers) {
     std::string text = base;

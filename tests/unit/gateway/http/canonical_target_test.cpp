@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/engine_api/route_table.hpp"
 #include "gateway/http/canonical_target.hpp"
 
 namespace dockgate::http {
@@ -247,6 +248,31 @@ TEST(CanonicalizeTarget, Rejected) {
         ASSERT_TRUE(error) << "accepted: " << c.raw;
         EXPECT_NE(error->reason.find(c.reason), std::string::npos)
             << c.raw << ": got \"" << error->reason << "\", want \"" << c.reason << "\"";
+    }
+}
+
+// `docker rm --link /web/db` sends DELETE /containers/web/db?link=1: the link's name spans two
+// segments there (moby's /containers/{name:.*}), and only there. Every path trick the
+// canonicaliser refuses stays refused for it.
+TEST(CanonicalizeTarget, LinkNamesPassOnlyAsWholeCleanSegments) {
+    auto const route = [](std::string_view method, std::string_view raw) -> std::string {
+        auto const t = canonicalize_target(raw);
+        if (auto const* e = std::get_if<target_error>(&t))
+            return "refused: " + e->reason;
+        auto const m = engine_api::route_table::engine_api().match(
+            method, std::get<canonical_target>(t).segments);
+        return m ? std::string(m->operation) + " " + m->params.at(0).second : "unknown route";
+    };
+    EXPECT_EQ(route("DELETE", "/v1.41/containers/web/db?link=1"), "ContainerDelete web/db");
+    EXPECT_EQ(route("DELETE", "/v1.41/containers/web?link=1"), "ContainerDelete web");
+    EXPECT_EQ(route("GET", "/v1.41/containers/web/db/json"), "unknown route");
+    EXPECT_EQ(route("POST", "/v1.41/containers/web/db/kill"), "unknown route");
+    for (auto const* trick :
+         {"/v1.41/containers/web/../db?link=1", "/v1.41/containers/web/%2e%2E?link=1",
+          "/v1.41/containers/web/./db", "/v1.41/containers/web%2Fdb?link=1",
+          "/v1.41/containers/web%2fdb", "/v1.41/containers/web//db", "/v1.41/containers/web/db/",
+          "/v1.41/containers//db", "/v1.41/containers/web%5Cdb", "/v1.41/containers/web/d%00b"}) {
+        EXPECT_EQ(route("DELETE", trick).rfind("refused: ", 0), 0u) << trick;
     }
 }
 
