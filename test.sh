@@ -2,10 +2,11 @@
 # The whole test suite: installs what is missing, builds, and runs with ctest
 #  1. the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #  2. each libFuzzer target for a bounded time (DOCKGATE_FUZZ_SECONDS, default 60),
+#     and meanwhile, on the core the fuzzer leaves free, clang-tidy (scripts/clang-tidy.sh),
 #  3. the unit and integration tests against the Release build (a private dockerd,
 #     the stock docker CLI, openssl as an independent TLS peer).
 # Every build treats warnings as errors (DOCKGATE_WERROR). Exits non-zero on any failure.
-# Run as root (the integration tests start dockerd).
+# Run as root (the integration tests start dockerd). tests/README.md has the details.
 set -euo pipefail
 cd "$(dirname "$0")"
 jobs=${DOCKGATE_JOBS:-2}
@@ -25,6 +26,9 @@ echo "== fuzz targets (${fuzz_seconds}s each)"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKGATE_FUZZ=ON \
     -DDOCKGATE_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-fuzz -j"$jobs" --target "${fuzz_targets[@]/%/_fuzz}"
+# A fuzz target runs on one core: clang-tidy takes the other (its findings are read below).
+DOCKGATE_JOBS=1 scripts/clang-tidy.sh >build-fuzz/clang-tidy.out 2>&1 &
+tidy_pid=$!
 for target in "${fuzz_targets[@]}"; do
     corpus=build-fuzz/corpus/$target
     mkdir -p "$corpus" build-fuzz/artifacts
@@ -42,6 +46,14 @@ for target in "${fuzz_targets[@]}"; do
     grep -E "^Done" "$log"
 done
 # --- end of fuzz targets ---
+
+# --- clang-tidy: the checks in .clang-tidy; any finding fails ---
+echo "== clang-tidy"
+tidy_status=0
+wait "$tidy_pid" || tidy_status=$?
+cat build-fuzz/clang-tidy.out
+((tidy_status == 0)) || exit 1
+# --- end of clang-tidy ---
 
 echo "== Release build: unit and integration tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOCKGATE_WERROR=ON >/dev/null

@@ -442,6 +442,7 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     std::stable_sort(order.begin(), order.end(),
                      [&](auto a, auto b) { return role_lines[a] < role_lines[b]; });
     std::vector<role> sorted;
+    sorted.reserve(order.size());
     for (auto i : order)
         sorted.push_back(std::move(cfg.roles[i]));
     cfg.roles = std::move(sorted);

@@ -1,6 +1,7 @@
 #include "gateway/ssh/ssh_server.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <set>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -306,7 +308,8 @@ private:
     void pump() {
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-            spdlog::error("conn {} (ssh): socketpair: {}", id_, std::strerror(errno));
+            spdlog::error("conn {} (ssh): socketpair: {}", id_,
+                          std::generic_category().message(errno));
             return;
         }
         pair_ = fds[1];
