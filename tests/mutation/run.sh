@@ -76,10 +76,14 @@ run_tests() {
         if [[ $t == unit ]]; then
             # One process for the whole unit suite (ctest would start one per test case).
             if ! "$build/bin/dockgate_unit_tests" --gtest_brief=1 >"$logs/$label-unit.log" 2>&1; then
-                local cases
-                cases=$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_/.]*\).*/\1/p' "$logs/$label-unit.log" |
-                        grep -v '^[0-9]' | sort -u | head -n 3 | tr '\n' ' ')
-                failed+=("unit(${cases% })")
+                # "unit(N cases: first, second, ...)", in the order they ran.
+                local cases count
+                cases=$(sed -n 's/^\[  FAILED  \] \([A-Za-z][A-Za-z0-9_/.]*\).*/\1/p' \
+                            "$logs/$label-unit.log" | awk '!seen[$0]++')
+                count=$(grep -c . <<<"$cases")
+                cases=$(head -n 2 <<<"$cases" | paste -sd, - | sed 's/,/, /g')
+                ((count > 2)) && cases+=", ..."
+                failed+=("unit($count cases: $cases)")
             fi
         else
             ctest_names+=("$t")
@@ -148,6 +152,14 @@ echo "| mutant | what it breaks | result |"
 echo "| --- | --- | --- |"
 for name in "${names[@]}"; do
     echo "| \`$name\` | $(describe "$name") | ${result[$name]} |"
+done
+echo
+echo "The first failed check of each killing integration test (a check that fails for another"
+echo "reason than the mutant, a flaky one say, shows here):"
+for name in "${names[@]}"; do
+    [[ -f $logs/$name-ctest.log ]] || continue
+    grep -E '^FAIL \[' "$logs/$name-ctest.log" | awk -v m="$name" '!seen[$2]++ { print "- " m ": " $0 }' |
+        cut -c1-200 || true
 done
 echo
 echo "logs: $logs"
