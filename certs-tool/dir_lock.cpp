@@ -1,9 +1,9 @@
 #include "certs-tool/dir_lock.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -20,7 +20,8 @@ dir_lock::dir_lock(std::filesystem::path const& dir, mode m, std::ostream& notic
         fd_ = ::open(file.c_str(),
                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC); // a reader without write access
     if (fd_ < 0)
-        fail_user(file.string() + ": cannot open the lock file: " + std::strerror(errno));
+        fail_user(file.string() +
+                  ": cannot open the lock file: " + std::generic_category().message(errno));
     int const op = (m == mode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
     auto const deadline = std::chrono::steady_clock::now() + patience;
     bool told = false;
@@ -28,7 +29,7 @@ dir_lock::dir_lock(std::filesystem::path const& dir, mode m, std::ostream& notic
         if (errno != EWOULDBLOCK && errno != EINTR) {
             int const err = errno;
             ::close(std::exchange(fd_, -1));
-            fail_user(file.string() + ": cannot lock: " + std::strerror(err));
+            fail_user(file.string() + ": cannot lock: " + std::generic_category().message(err));
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             ::close(std::exchange(fd_, -1));

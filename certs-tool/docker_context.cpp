@@ -18,7 +18,7 @@ void append_header(std::string& out, std::string_view name, char type, unsigned 
                    std::size_t size, long mtime) {
     char h[block] = {};
     auto put_octal = [&](std::size_t offset, std::size_t width, unsigned long long value) {
-        std::snprintf(h + offset, width, "%0*llo", static_cast<int>(width - 1), value);
+        (void)std::snprintf(h + offset, width, "%0*llo", static_cast<int>(width - 1), value);
     };
     std::memcpy(h, name.data(), std::min(name.size(), std::size_t{99}));
     put_octal(100, 8, mode);
@@ -28,13 +28,14 @@ void append_header(std::string& out, std::string_view name, char type, unsigned 
     put_octal(136, 12, static_cast<unsigned long long>(mtime));
     h[156] = type;
     std::memcpy(h + 257, "ustar", 6); // magic "ustar\0"
-    std::memcpy(h + 263, "00", 2);    // version
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): the version field has no NUL
+    std::memcpy(h + 263, "00", 2); // version
     // The checksum is computed with its own field read as eight spaces.
     std::memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (unsigned char const c : h)
         sum += c;
-    std::snprintf(h + 148, 8, "%06o", sum); // six digits, NUL, then the space already there
+    (void)std::snprintf(h + 148, 8, "%06o", sum); // six digits, NUL, then the space already there
     h[155] = ' ';
     out.append(h, block);
 }

@@ -1,9 +1,9 @@
 #include "certs-tool/files.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 
@@ -17,7 +17,7 @@ namespace dockgate::certs {
 namespace {
 
 std::string errno_text(int err) {
-    return std::strerror(err);
+    return std::generic_category().message(err);
 }
 
 // Closes the descriptor on every path out.

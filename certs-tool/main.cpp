@@ -20,7 +20,7 @@ namespace {
 using namespace dockgate::certs;
 
 std::filesystem::path default_dir() {
-    char const* env = std::getenv("DOCKGATE_PKI");
+    char const* env = std::getenv("DOCKGATE_PKI"); // NOLINT(concurrency-mt-unsafe): one thread
     return env != nullptr && *env != '\0' ? std::filesystem::path(env)
                                           : std::filesystem::path("pki");
 }

@@ -162,7 +162,7 @@ EVP_PKEY* pki_state::ca_key(int id, passphrase const* pass) {
     if (mode && (*mode & 0077) != 0) {
         OPENSSL_cleanse(text.data(), text.size());
         char octal[16];
-        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(*mode));
+        (void)std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(*mode));
         fail_user(file.string() + ": the CA key is accessible to group or others (mode " + octal +
                   "); run `chmod 600 " + file.string() + "` and check who may have read it");
     }

@@ -53,7 +53,7 @@ void add_revoked(X509_CRL* crl, revoked_serial const& entry) {
     }
     if (X509_CRL_add0_revoked(crl, revoked.get()) != 1)
         fail_internal("cannot add " + entry.serial + " to the CRL: " + openssl_error());
-    revoked.release(); // the CRL owns it now
+    (void)revoked.release(); // the CRL owns it now
 }
 
 } // namespace

@@ -1,9 +1,9 @@
 #include "common/host_path.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <deque>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -66,7 +66,7 @@ resolved_path resolve_host_path(std::string_view path) {
                 missing = true;
                 continue;
             }
-            return {{}, current + ": " + std::strerror(errno)};
+            return {{}, current + ": " + std::generic_category().message(errno)};
         }
         if (!S_ISLNK(st.st_mode))
             continue;

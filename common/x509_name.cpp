@@ -6,7 +6,7 @@
 
 namespace dockgate {
 
-std::vector<std::string> subject_values(X509 const* cert, int nid) {
+std::optional<std::vector<std::string>> subject_values(X509 const* cert, int nid) {
     std::vector<std::string> values;
     X509_NAME const* name = X509_get_subject_name(cert);
     if (name == nullptr)
@@ -17,7 +17,7 @@ std::vector<std::string> subject_values(X509 const* cert, int nid) {
         unsigned char* utf8 = nullptr;
         int const len = ASN1_STRING_to_UTF8(&utf8, data);
         if (len < 0)
-            continue;
+            return std::nullopt;
         values.emplace_back(reinterpret_cast<char const*>(utf8), static_cast<std::size_t>(len));
         OPENSSL_free(utf8);
     }

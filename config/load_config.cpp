@@ -9,13 +9,45 @@
 
 #include "common/engine_api/route_table.hpp"
 #include "config/config.hpp"
+#include "config/ssh_keys.hpp"
 #include "config/toml_reader.hpp"
 
 namespace dockgate::config {
 
+namespace {
+
+// A problem names keys and values as written (and a TOML syntax error quotes the text), and a
+// quoted TOML key may hold any character: a control character is shown as TOML would escape it
+// (\u000A), so that one problem stays one line of a terminal or log and a NUL does not cut
+// what() short.
+std::string escape_controls(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char const c : text) {
+        auto const byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            out += "\\u00";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> escaped(std::vector<std::string> problems) {
+    for (auto& p : problems)
+        p = escape_controls(p);
+    return problems;
+}
+
+} // namespace
+
 config_error::config_error(std::vector<std::string> problems)
-    : std::runtime_error(problems.empty() ? "config: invalid" : problems.front())
-    , problems_(std::move(problems)) {}
+    : std::runtime_error(problems.empty() ? "config: invalid" : escape_controls(problems.front()))
+    , problems_(escaped(std::move(problems))) {}
 
 namespace detail {
 // role_constraints.cpp
@@ -307,38 +339,11 @@ void read_limits(reader& r, toml::table const& root, config& cfg) {
     }
 }
 
-// One authorized_keys line: "TYPE BASE64 [comment]". Options before the type are not
-// supported (they would silently not apply here).
-std::optional<std::string> parse_key_line(std::string line, std::string& why) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-        line.pop_back();
-    std::istringstream in(line);
-    std::string type, blob;
-    in >> type >> blob;
-    static constexpr std::string_view types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
-                                                 "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                                                 "ssh-rsa"};
-    if (std::find(std::begin(types), std::end(types), type) == std::end(types)) {
-        why = "\"" + type.substr(0, 40) +
-              "\" is not a supported key type (ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa; "
-              "authorized_keys options are not supported)";
-        return std::nullopt;
-    }
-    bool const base64 = !blob.empty() && std::all_of(blob.begin(), blob.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '+' || c == '/' || c == '=';
-    });
-    if (!base64) {
-        why = "the key data after \"" + type + "\" is not base64";
-        return std::nullopt;
-    }
-    return type + " " + blob;
-}
-
 void read_ssh_keys(reader& r, toml::table const& u, std::string const& path, user_entry& entry) {
     if (auto keys = r.strings(u, path, "ssh_keys")) {
         for (std::size_t i = 0; i < keys->size(); ++i) {
             std::string why;
-            if (auto key = parse_key_line((*keys)[i].first, why))
+            if (auto key = parse_ssh_key_line((*keys)[i].first, why))
                 entry.ssh_keys.push_back(*key);
             else
                 r.problem((*keys)[i].second, path + ".ssh_keys[" + std::to_string(i) + "]", why);
@@ -348,19 +353,14 @@ void read_ssh_keys(reader& r, toml::table const& u, std::string const& path, use
     if (!file)
         return;
     entry.ssh_keys_file = *file;
-    std::ifstream in(*file);
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n) {
-        auto const first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos || line[first] == '#')
-            continue;
-        std::string why;
-        if (auto key = parse_key_line(line.substr(first), why))
-            entry.ssh_keys.push_back(*key);
-        else
-            r.problem(u.get("ssh_keys_file"), path + ".ssh_keys_file",
-                      file->string() + " line " + std::to_string(n) + ": " + why);
-    }
+    std::ifstream in(*file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto const parsed = parse_ssh_keys_text(text.str());
+    entry.ssh_keys.insert(entry.ssh_keys.end(), parsed.keys.begin(), parsed.keys.end());
+    for (auto const& p : parsed.problems)
+        r.problem(u.get("ssh_keys_file"), path + ".ssh_keys_file",
+                  file->string() + " line " + std::to_string(p.line) + ": " + p.why);
 }
 
 void read_users(reader& r, toml::table const& root, config& cfg) {
@@ -493,6 +493,7 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     std::stable_sort(order.begin(), order.end(),
                      [&](auto a, auto b) { return role_lines[a] < role_lines[b]; });
     std::vector<role> sorted;
+    sorted.reserve(order.size());
     for (auto i : order)
         sorted.push_back(std::move(cfg.roles[i]));
     cfg.roles = std::move(sorted);

@@ -74,15 +74,7 @@ int check_config(std::string const& file) {
     return 0;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    // Relay and read buffers are taken and given back per request. With glibc's default,
-    // dynamic thresholds, freeing them trims the heap (madvise, a TLB shootdown on every core)
-    // and the next request grows it again; fixed thresholds keep that memory in the process.
-    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-
+int run_command(int argc, char** argv) {
     CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon",
                  "dockgate"};
     app.set_version_flag("--version", std::string("dockgate ") + DOCKGATE_VERSION);
@@ -190,4 +182,25 @@ int main(int argc, char** argv) {
         spdlog::critical("{}", e.what());
         return 1;
     }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Relay and read buffers are taken and given back per request. With glibc's default,
+    // dynamic thresholds, freeing them trims the heap (madvise, a TLB shootdown on every core)
+    // and the next request grows it again; fixed thresholds keep that memory in the process.
+    // No thread exists yet, so mallopt's lack of locking does not matter.
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);  // NOLINT(concurrency-mt-unsafe)
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024); // NOLINT(concurrency-mt-unsafe)
+    // The commands report their own errors; what reaches here (out of memory while setting up
+    // the command line, say) is reported in one line instead of std::terminate's abort.
+    try {
+        return run_command(argc, argv);
+    } catch (std::exception const& e) {
+        std::cerr << "dockgate: " << e.what() << '\n';
+    } catch (...) {
+        std::cerr << "dockgate: unexpected error\n";
+    }
+    return 1;
 }

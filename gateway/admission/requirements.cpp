@@ -21,7 +21,8 @@ std::string image_path(std::string_view ref, std::string const& platform = {}) {
     std::string path = "/images/" + http::encode_path_segment(ref) + "/json";
     if (!platform.empty()) {
         inspect::query_param const p{"platform", platform};
-        path += "?" + inspect::encode_go_query(std::span(&p, 1));
+        path += '?';
+        path += inspect::encode_go_query(std::span(&p, 1));
     }
     return path;
 }

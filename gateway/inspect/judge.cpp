@@ -101,7 +101,7 @@ void judge::deny(std::string_view rule, std::string field, std::string_view why)
         out_.detail.message += ": " + without_controls(why);
 }
 
-void judge::invalid(std::string reason) {
+void judge::invalid(std::string const& reason) {
     if (done())
         return;
     out_.decision = inspect_result::verdict::invalid;

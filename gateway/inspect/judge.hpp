@@ -32,7 +32,7 @@ public:
     /// `rule` is relative to the role ("containers.privileged"); `field` is "Path=value";
     /// `why` (optional) is appended to the message.
     void deny(std::string_view rule, std::string field, std::string_view why = {});
-    void invalid(std::string reason);
+    void invalid(std::string const& reason);
     void require(requirement_kind kind, std::string subject, std::string field,
                  std::string_view rule, std::optional<pin> pinned = std::nullopt);
 

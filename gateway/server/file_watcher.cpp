@@ -1,7 +1,8 @@
 #include "gateway/server/file_watcher.hpp"
 
-#include <cstring>
+#include <cerrno>
 #include <sys/inotify.h>
+#include <system_error>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -19,7 +20,7 @@ file_watcher::file_watcher(asio::io_context& io, std::chrono::milliseconds debou
     , on_change_(std::move(on_change)) {
     if (fd_ < 0) {
         spdlog::warn("file changes will not be noticed (inotify: {}); send SIGHUP to reload",
-                     std::strerror(errno));
+                     std::generic_category().message(errno));
         return;
     }
     stream_.assign(fd_);
@@ -49,7 +50,7 @@ void file_watcher::watch(std::vector<std::filesystem::path> const& files) {
             fd_, folder.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB);
         if (wd < 0)
             spdlog::warn("cannot watch {} for changes: {}; send SIGHUP to reload", folder.string(),
-                         std::strerror(errno));
+                         std::generic_category().message(errno));
         else
             folders_[wd] = folder;
     }

@@ -1,8 +1,10 @@
 #include "gateway/server/server.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <grp.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -46,7 +48,7 @@ struct worker {
 
 class gateway_server {
 public:
-    explicit gateway_server(std::shared_ptr<snapshot const> initial)
+    explicit gateway_server(std::shared_ptr<snapshot const> const& initial)
         : current_(initial)
         , audit_(initial->cfg->gateway.audit_log)
         , signals_(main_io_, SIGINT, SIGTERM, SIGHUP)
@@ -208,10 +210,11 @@ private:
         if (gid != static_cast<gid_t>(-1) &&
             ::chown(u.path.c_str(), static_cast<uid_t>(-1), gid) != 0)
             throw std::runtime_error("listen.unix.group: cannot give " + u.path.string() +
-                                     " to group " + u.group + ": " + std::strerror(errno));
+                                     " to group " + u.group + ": " +
+                                     std::generic_category().message(errno));
         if (::chmod(u.path.c_str(), u.mode) != 0)
             throw std::runtime_error("listen.unix.mode: cannot set the mode of " + u.path.string() +
-                                     ": " + std::strerror(errno));
+                                     ": " + std::generic_category().message(errno));
         unix_acceptor_.listen(asio::socket_base::max_listen_connections);
         spdlog::info("listening on unix socket {} (mode {:o}{})", u.path.string(), u.mode,
                      u.group.empty() ? std::string() : ", group " + u.group);
@@ -336,7 +339,7 @@ private:
                 "reload: listeners, gateway.workers and gateway.audit_log change on restart only");
     }
 
-    void revalidate_all(std::shared_ptr<snapshot const> next) {
+    void revalidate_all(std::shared_ptr<snapshot const> const& next) {
         for (auto& wp : workers_) {
             auto& w = *wp;
             asio::post(w.io, [&w, next] {
@@ -447,9 +450,9 @@ private:
 
 } // namespace
 
-int run(std::shared_ptr<snapshot const> initial) {
-    std::signal(SIGPIPE, SIG_IGN);
-    gateway_server server(std::move(initial));
+int run(std::shared_ptr<snapshot const> const& initial) {
+    (void)std::signal(SIGPIPE, SIG_IGN);
+    gateway_server server(initial);
     return server.run();
 }
 

@@ -14,6 +14,6 @@ namespace dockgate::server {
 /// (else keeps the old one and logs why); open connections are re-checked against it.
 /// Throws std::runtime_error for startup problems (bind, audit log), naming the config key.
 /// Returns the process exit code.
-int run(std::shared_ptr<snapshot const> initial);
+int run(std::shared_ptr<snapshot const> const& initial);
 
 } // namespace dockgate::server

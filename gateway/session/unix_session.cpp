@@ -1,7 +1,9 @@
 #include "gateway/session/unix_session.hpp"
 
+#include <cerrno>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <system_error>
 #include <unistd.h>
 
 #include "gateway/session/http_session_impl.hpp"
@@ -41,7 +43,7 @@ void start_unix_connection(unix_stream socket, std::shared_ptr<server::snapshot 
     socklen_t len = sizeof cred;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
         spdlog::warn("conn {} (unix): cannot read the peer's credentials: {}; closing", id,
-                     std::strerror(errno));
+                     std::generic_category().message(errno));
         services.open_connections.fetch_sub(1, std::memory_order_relaxed);
         return;
     }

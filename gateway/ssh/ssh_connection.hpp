@@ -76,7 +76,7 @@ public:
     ssh_connection(std::shared_ptr<ssh_context> ctx, boost::asio::ip::tcp::socket socket,
                    server::session_registry& registry, std::uint64_t id, std::string address,
                    std::string peer);
-    ~ssh_connection() override;
+    ~ssh_connection() override; // NOLINT(bugprone-exception-escape): see the definition
 
     /// No new channels; closes once none is left (at once when none is open).
     void drain() override;

@@ -20,6 +20,23 @@ std::string key_fingerprint(ssh_key key) {
     return out;
 }
 
+namespace {
+
+// Whether `key`, written back out, is `type` and `blob` byte for byte.
+bool same_as_written(ssh_key key, std::string const& type, std::string const& blob) {
+    char const* name = ssh_key_type_to_char(ssh_key_type(key));
+    if (name == nullptr || type != name)
+        return false;
+    char* written = nullptr;
+    if (ssh_pki_export_pubkey_base64(key, &written) != SSH_OK || written == nullptr)
+        return false;
+    bool const same = blob == written;
+    ssh_string_free_char(written);
+    return same;
+}
+
+} // namespace
+
 std::shared_ptr<ssh_material const> load_ssh_material(config::config const& cfg) {
     auto material = std::make_shared<ssh_material>();
     for (auto const& [user, entry] : cfg.users) {
@@ -35,8 +52,18 @@ std::shared_ptr<ssh_material const> load_ssh_material(config::config const& cfg)
                 throw std::runtime_error(
                     "users." + user + ": SSH key " + std::to_string(i + 1) + " (" + type +
                     ") cannot be read (check it was pasted whole, as in ~/.ssh/id_*.pub)");
-            auto fp = key_fingerprint(key);
+            // libssh reads the key it recognises at the front of the data and ignores the rest,
+            // and the fingerprint is of what it read: a line whose bytes are not exactly that key
+            // (extra or altered bytes, another type than its name) would stand for a key it does
+            // not spell. Refused, so that a line means one key and the key is the line.
+            bool const exact = same_as_written(key, type, blob);
+            auto fp = exact ? key_fingerprint(key) : std::string();
             ssh_key_free(key);
+            if (!exact)
+                throw std::runtime_error("users." + user + ": SSH key " + std::to_string(i + 1) +
+                                         " (" + type +
+                                         ") holds more or other bytes than one key of its type "
+                                         "(paste it again from ~/.ssh/id_*.pub)");
             if (fp.empty())
                 throw std::runtime_error("users." + user + ": cannot fingerprint SSH key " +
                                          std::to_string(i + 1));

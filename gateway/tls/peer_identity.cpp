@@ -13,8 +13,10 @@ namespace {
 
 using config::tls_identity_field;
 
-// Every value that could name the user, as found (control characters included).
-std::vector<std::string> identity_values(X509 const* cert, tls_identity_field field) {
+// Every value that could name the user, as found (control characters included); nullopt when
+// one of them does not read as UTF-8.
+std::optional<std::vector<std::string>> identity_values(X509 const* cert,
+                                                        tls_identity_field field) {
     if (field == tls_identity_field::cn)
         return subject_values(cert, NID_commonName);
     int const type = field == tls_identity_field::uri_san   ? GEN_URI
@@ -60,18 +62,20 @@ char const* field_label(tls_identity_field field) {
 
 std::optional<std::string> certificate_user(X509 const* cert, tls_identity_field field) {
     auto values = identity_values(cert, field);
-    if (values.size() != 1 || !usable(values.front()))
+    if (!values || values->size() != 1 || !usable(values->front()))
         return std::nullopt;
-    return std::move(values.front());
+    return std::move(values->front());
 }
 
 identity_problem certificate_user_problem(X509 const* cert, tls_identity_field field) {
     auto const values = identity_values(cert, field);
-    if (values.empty())
+    if (!values)
+        return identity_problem::unusable;
+    if (values->empty())
         return identity_problem::missing;
-    if (values.size() > 1)
+    if (values->size() > 1)
         return identity_problem::several;
-    return usable(values.front()) ? identity_problem::none : identity_problem::unusable;
+    return usable(values->front()) ? identity_problem::none : identity_problem::unusable;
 }
 
 std::string describe(identity_problem problem, tls_identity_field field) {
@@ -108,14 +112,23 @@ std::optional<tls_peer> peer_identity(SSL const* ssl, config::config const& cfg,
     X509 const* cert = SSL_get0_peer_certificate(ssl);
     if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK)
         return std::nullopt;
-    auto const& tls = *cfg.tls;
+    return certificate_identity(cert, cfg, std::move(peer_address));
+}
+
+std::optional<tls_peer> certificate_identity(X509 const* cert, config::config const& cfg,
+                                             std::string peer_address) {
+    config::tls_listener const defaults;
+    auto const& tls = cfg.tls ? *cfg.tls : defaults;
     auto user = certificate_user(cert, tls.identity);
     if (!user)
         return std::nullopt;
-    tls_peer peer;
-    peer.cert_groups =
+    auto groups =
         subject_values(cert, tls.groups == config::tls_group_field::o ? NID_organizationName
                                                                       : NID_organizationalUnitName);
+    if (!groups)
+        return std::nullopt;
+    tls_peer peer;
+    peer.cert_groups = std::move(*groups);
     peer.who.user = std::move(*user);
     peer.who.groups = policy::resolve_groups(cfg, peer.who.user, peer.cert_groups);
     peer.who.transport = "tls";

@@ -1,5 +1,6 @@
 #include "gateway/tls/tls_context.hpp"
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
@@ -28,9 +29,30 @@ int identity_problem_index() {
     return index;
 }
 
+// The ex_data slots hold a pointer to one of these constants (never an integer cast to one).
+constexpr std::array identity_fields{
+    config::tls_identity_field::cn, config::tls_identity_field::uri_san,
+    config::tls_identity_field::dns_san, config::tls_identity_field::email_san};
+constexpr std::array identity_problems{identity_problem::none, identity_problem::missing,
+                                       identity_problem::several, identity_problem::unusable};
+
+template <class T, std::size_t N>
+void* ex_data_of(std::array<T, N> const& table, T value) {
+    for (auto const& v : table) {
+        if (v == value)
+            return const_cast<T*>(&v); // OpenSSL's slots are void*; only ever read back as const
+    }
+    return nullptr;
+}
+
+template <class T>
+T ex_data_value(void const* data, T fallback) {
+    return data == nullptr ? fallback : *static_cast<T const*>(data);
+}
+
 config::tls_identity_field identity_field_of(SSL const* ssl) {
-    return static_cast<config::tls_identity_field>(reinterpret_cast<std::uintptr_t>(
-        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), identity_field_index())));
+    return ex_data_value(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), identity_field_index()),
+                         config::tls_identity_field::cn);
 }
 
 // The identity rule is part of the certificate check, so a client certificate that names no
@@ -46,8 +68,7 @@ int verify_names_one_user(int preverify_ok, X509_STORE_CTX* ctx) {
         certificate_user_problem(X509_STORE_CTX_get_current_cert(ctx), identity_field_of(ssl));
     if (problem == identity_problem::none)
         return 1;
-    SSL_set_ex_data(ssl, identity_problem_index(),
-                    reinterpret_cast<void*>(static_cast<std::uintptr_t>(problem)));
+    SSL_set_ex_data(ssl, identity_problem_index(), ex_data_of(identity_problems, problem));
     X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
 }
@@ -207,8 +228,7 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
         material->checks_revocation = true;
     }
-    SSL_CTX_set_ex_data(native, identity_field_index(),
-                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(tls.identity)));
+    SSL_CTX_set_ex_data(native, identity_field_index(), ex_data_of(identity_fields, tls.identity));
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        verify_names_one_user);
     SSL_CTX_set_verify_depth(native, 4);
@@ -219,8 +239,8 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
 }
 
 std::optional<std::string> identity_refusal(SSL const* ssl) {
-    auto const problem = static_cast<identity_problem>(
-        reinterpret_cast<std::uintptr_t>(SSL_get_ex_data(ssl, identity_problem_index())));
+    auto const problem =
+        ex_data_value(SSL_get_ex_data(ssl, identity_problem_index()), identity_problem::none);
     if (problem == identity_problem::none)
         return std::nullopt;
     auto const field = identity_field_of(ssl);

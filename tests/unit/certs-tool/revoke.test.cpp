@@ -141,7 +141,7 @@ TEST_F(revoke_test, crl_command_sets_next_update_and_increments_the_number) {
     std::tm tm{};
     gmtime_r(&next, &tm);
     char expected[64];
-    std::strftime(expected, sizeof expected, "nextUpdate=%b %e %H:%M:%S %Y GMT", &tm);
+    (void)std::strftime(expected, sizeof expected, "nextUpdate=%b %e %H:%M:%S %Y GMT", &tm);
     auto const after =
         shell("openssl crl -noout -nextupdate -in " + quoted((pki_ / "crl.pem").string()));
     EXPECT_NE(after.output.find(expected), std::string::npos) << after.output << " vs " << expected;

@@ -219,5 +219,33 @@ TEST_F(load_config_test, relative_audit_log_is_resolved_against_the_config_folde
     EXPECT_EQ(parse(text).gateway.audit_log, (dir_ / "audit.jsonl").string());
 }
 
+TEST_F(load_config_test, ssh_keys_file_gives_its_keys_and_names_each_bad_line) {
+    std::string const blob = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    std::ofstream(dir_ / "alice.keys") << "# alice\nssh-ed25519 " << blob << " laptop\n";
+    std::string text = base;
+    std::string const groups = "groups = [\"developers\"]";
+    text.replace(text.find(groups), groups.size(),
+                 groups + "\nssh_keys_file = \"alice.keys\"\nssh_keys = [\"ssh-rsa AAAA\"]");
+    auto const cfg = parse(text);
+    EXPECT_EQ(cfg.users.at("alice").ssh_keys,
+              (std::vector<std::string>{"ssh-rsa AAAA", "ssh-ed25519 " + blob}));
+    EXPECT_EQ(cfg.users.at("alice").ssh_keys_file, dir_ / "alice.keys");
+
+    std::ofstream(dir_ / "alice.keys") << "ssh-ed25519 " << blob << "\n\nssh-dss AAAA\n";
+    auto const out = problems(text);
+    EXPECT_NE(out.find("users.alice.ssh_keys_file: " + (dir_ / "alice.keys").string() +
+                       " line 3: \"ssh-dss\" is not a supported key type"),
+              std::string::npos)
+        << out;
+}
+
+// Regression (found by config_fuzz): a quoted key with a NUL cut the message short, and one
+// with a newline split it in two.
+TEST_F(load_config_test, a_problem_shows_control_characters_escaped) {
+    auto const out = problems(base + "[users.\"a\\u0000b\\nc\"]\nbogus = 1\n");
+    EXPECT_NE(out.find("users.a\\u0000b\\u000Ac.bogus: unknown key"), std::string::npos) << out;
+    EXPECT_EQ(out.find('\0'), std::string::npos);
+}
+
 } // namespace
 } // namespace dockgate::config

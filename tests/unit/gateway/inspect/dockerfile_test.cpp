@@ -63,7 +63,7 @@ TEST(file_from_tar, what_cannot_be_read_is_an_error) {
 }
 
 std::vector<std::string> images(std::string const& dockerfile,
-                                std::vector<std::pair<std::string, std::string>> args = {}) {
+                                std::vector<std::pair<std::string, std::string>> const& args = {}) {
     auto found = images_of_dockerfile(dockerfile, args);
     EXPECT_TRUE(found.error.empty()) << dockerfile << ": " << found.error;
     return found.images;

@@ -37,11 +37,11 @@ inline config::role developer_role() {
 inline std::string tar_entry(std::string const& name, std::string const& data, char type = '0') {
     std::string h(512, '\0');
     h.replace(0, std::min<std::size_t>(name.size(), 100), name.substr(0, 100));
-    std::snprintf(h.data() + 100, 8, "%07o", 0644);
-    std::snprintf(h.data() + 108, 8, "%07o", 0);
-    std::snprintf(h.data() + 116, 8, "%07o", 0);
-    std::snprintf(h.data() + 124, 12, "%011o", static_cast<unsigned>(data.size()));
-    std::snprintf(h.data() + 136, 12, "%011o", 0);
+    (void)std::snprintf(h.data() + 100, 8, "%07o", 0644);
+    (void)std::snprintf(h.data() + 108, 8, "%07o", 0);
+    (void)std::snprintf(h.data() + 116, 8, "%07o", 0);
+    (void)std::snprintf(h.data() + 124, 12, "%011o", static_cast<unsigned>(data.size()));
+    (void)std::snprintf(h.data() + 136, 12, "%011o", 0);
     h[156] = type;
     h.replace(257, 6, std::string("ustar\0", 6));
     h.replace(263, 2, "00");
@@ -49,7 +49,7 @@ inline std::string tar_entry(std::string const& name, std::string const& data, c
     unsigned sum = 0;
     for (unsigned char c : h)
         sum += c;
-    std::snprintf(h.data() + 148, 8, "%06o", sum);
+    (void)std::snprintf(h.data() + 148, 8, "%06o", sum);
     h[155] = ' ';
     std::string padded = data;
     padded.resize((data.size() + 511) / 512 * 512, '\0');

@@ -53,7 +53,7 @@ test::call build(std::vector<query_param> query) {
                       test::tar_entry("Dockerfile", "FROM ubuntu:22.04\n") + test::tar_end(),
                       std::move(query));
 }
-test::call service(std::string container_spec, std::string task_extra = "") {
+test::call service(std::string const& container_spec, std::string const& task_extra = "") {
     return test::make("ServiceCreate", R"({"Name":"s","TaskTemplate":{"ContainerSpec":)" +
                                            container_spec + task_extra + "}}");
 }

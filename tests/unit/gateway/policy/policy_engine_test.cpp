@@ -29,7 +29,8 @@ config::config make_config() {
     return cfg;
 }
 
-identity who(std::string user, std::vector<std::string> cert_groups, config::config const& cfg) {
+identity who(std::string const& user, std::vector<std::string> cert_groups,
+             config::config const& cfg) {
     identity id;
     id.user = user;
     id.groups = resolve_groups(cfg, user, std::move(cert_groups));

@@ -33,7 +33,7 @@ class fake_daemon {
 public:
     using handler = std::function<bhttp::response<bhttp::string_body>(seen_request const&)>;
 
-    fake_daemon(asio::io_context& io, std::filesystem::path path, handler answer)
+    fake_daemon(asio::io_context& io, std::filesystem::path const& path, handler answer)
         : acceptor_(io, local::endpoint(path.string()))
         , answer_(std::move(answer)) {
         asio::co_spawn(io, accept(), asio::detached);

@@ -229,6 +229,7 @@ TEST_F(TlsSocket, SmallPiecesShareARecordAndAWholeChunkIsOneWrite) {
 
     std::vector<std::string> head;
     std::string joined;
+    head.reserve(40);
     for (int i = 0; i < 40; ++i) {
         head.push_back("X-Field-" + std::to_string(i) + ": value\r\n");
         joined += head.back();
