@@ -21,6 +21,12 @@ struct gateway_section {
     unsigned workers = 0;                  // resolved: never 0 after loading
     std::string log_level = "info";
     duration shutdown_timeout{std::chrono::seconds(15)};
+    // Confinement (see gateway/server/confinement.hpp). Started as root, the gateway binds and
+    // opens what it needs, then becomes `user` (and `group`, default the user's own group).
+    std::string user;
+    std::string group;
+    bool seccomp = true;  // a system-call allowlist after start-up
+    bool landlock = true; // file system access limited to the gateway's own folders
 };
 
 /// The client certificate field that names the user: the subject CN, or one subject

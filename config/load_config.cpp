@@ -74,7 +74,8 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
         return;
     }
     r.only_keys(*t, "gateway",
-                {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout"});
+                {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout", "user",
+                 "group", "seccomp", "landlock"});
     if (auto up = r.string(*t, "gateway", "upstream")) {
         constexpr std::string_view scheme = "unix://";
         if (up->rfind(scheme, 0) != 0 || up->size() <= scheme.size() || (*up)[scheme.size()] != '/')
@@ -109,6 +110,23 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
     }
     if (auto d = r.duration_value(*t, "gateway", "shutdown_timeout"))
         cfg.gateway.shutdown_timeout = *d;
+    for (auto [key, out] : {std::pair{"user", &cfg.gateway.user}, {"group", &cfg.gateway.group}}) {
+        if (auto name = r.string(*t, "gateway", key)) {
+            if (!valid_name(*name) || name->find_first_of(" :/") != std::string::npos)
+                r.problem(t->get(key), std::string("gateway.") + key,
+                          "\"" + *name + "\" is not a " + key + " name (write e.g. \"dockgate\")");
+            else
+                *out = *name;
+        }
+    }
+    if (!cfg.gateway.group.empty() && cfg.gateway.user.empty())
+        r.problem(t->get("group"), "gateway.group",
+                  "set without gateway.user (the gateway changes its group only when it drops "
+                  "root; add user = \"dockgate\")");
+    if (auto v = r.boolean(*t, "gateway", "seccomp"))
+        cfg.gateway.seccomp = *v;
+    if (auto v = r.boolean(*t, "gateway", "landlock"))
+        cfg.gateway.landlock = *v;
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string const& a) {

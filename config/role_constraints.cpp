@@ -312,14 +312,7 @@ namespace {
 
 std::optional<bool> boolean(reader& r, toml::table const& t, std::string const& path,
                             std::string_view key) {
-    auto const* node = t.get(key);
-    if (node == nullptr)
-        return std::nullopt;
-    if (auto const* b = node->as_boolean())
-        return b->get();
-    r.problem(node, reader::join_path(path, key),
-              std::string("expected true or false, got ") + type_name(*node));
-    return std::nullopt;
+    return r.boolean(t, path, key);
 }
 
 void read_flag(reader& r, toml::table const& t, std::string const& path, std::string_view key,

@@ -117,6 +117,18 @@ public:
         return std::nullopt;
     }
 
+    std::optional<bool> boolean(toml::table const& t, std::string const& path,
+                                std::string_view key) {
+        auto const* node = t.get(key);
+        if (node == nullptr)
+            return std::nullopt;
+        if (auto const* b = node->as_boolean())
+            return b->get();
+        problem(node, join_path(path, key),
+                std::string("expected true or false, got ") + type_name(*node));
+        return std::nullopt;
+    }
+
     std::optional<std::int64_t> integer(toml::table const& t, std::string const& path,
                                         std::string_view key, std::int64_t min, std::int64_t max) {
         auto const* node = t.get(key);

@@ -12,6 +12,7 @@
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "gateway/explain.hpp"
+#include "gateway/server/confinement.hpp"
 #include "gateway/server/daemon_lookup.hpp"
 #include "gateway/server/server.hpp"
 
@@ -69,7 +70,15 @@ int check_config(std::string const& file) {
     }
     for (auto const& [name, u] : cfg->users)
         std::cout << "user " << name << ": groups [" << join(u.groups) << "]\n";
+    if (!cfg->gateway.user.empty())
+        std::cout << "runs as: " << cfg->gateway.user
+                  << (cfg->gateway.group.empty() ? "" : ":" + cfg->gateway.group)
+                  << " (after binding its listeners as root)\n";
+    std::cout << "confinement: seccomp " << (cfg->gateway.seccomp ? "on" : "off") << ", Landlock "
+              << (cfg->gateway.landlock ? "on" : "off") << '\n';
     for (auto const& w : cfg->warnings)
+        std::cout << "warning: " << w << '\n';
+    if (auto const w = server::root_warning(*cfg); !w.empty())
         std::cout << "warning: " << w << '\n';
     return 0;
 }

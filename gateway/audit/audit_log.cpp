@@ -114,7 +114,6 @@ audit_log::audit_log(std::string const& target) {
     // One write per record: a reader (tail -f | jq, a shipper) never sees half a line, and a
     // crash loses no decision that was already made.
     logger_->flush_on(spdlog::level::info);
-    spdlog::flush_every(std::chrono::seconds(1));
     spdlog::register_logger(logger_);
 }
 

@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/server/admin.hpp"
+#include "gateway/server/confinement.hpp"
 #include "gateway/server/file_watcher.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/ssh_session.hpp"
@@ -88,6 +89,11 @@ public:
     }
 
     int run() {
+        // Everything that needs root or a file outside the gateway's folders is done: the
+        // listeners are bound, the audit file and the SSH host key are open.
+        auto const started = current_.load();
+        confine(*started->cfg);
+        file_plan_ = plan_file_access(*started->cfg);
         for (auto& w : workers_) {
             w->thread = std::thread([&io = w->io] {
                 auto guard = asio::make_work_guard(io);
@@ -297,11 +303,13 @@ private:
             spdlog::error("reload ({}) refused, the previous configuration stays in force:", why);
             for (auto const& p : e.problems())
                 spdlog::error("  {}", p);
+            explain_landlock(*old->cfg);
             return;
         } catch (std::exception const& e) {
             services_.metrics.count_reload(false);
             spdlog::error("reload ({}) refused, the previous configuration stays in force: {}", why,
                           e.what());
+            explain_landlock(*old->cfg);
             return;
         }
         if (bool(old->cfg->tls) != bool(next->cfg->tls) ||
@@ -322,6 +330,22 @@ private:
         watcher_.watch(config::watched_files(*next->cfg));
         spdlog::info("reload ({}): new configuration in force; re-checking open connections", why);
         revalidate_all(next);
+    }
+
+    // A refused reload that names a file outside the folders Landlock opened at start: say so,
+    // since the file's own permissions would allow it.
+    void explain_landlock(config::config const& old) const {
+        if (!landlock_active())
+            return;
+        try {
+            auto const next = config::load_config(old.source);
+            if (auto const outside = outside_plan(file_plan_, next); !outside.empty())
+                spdlog::error("  {} is outside the folders the gateway may read (Landlock, set at "
+                              "start): folders added by a reload need a restart",
+                              outside);
+        } catch (std::exception const&) {
+            // The config itself did not load: its own problems are already logged.
+        }
     }
 
     static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
@@ -446,6 +470,7 @@ private:
     std::chrono::steady_clock::time_point deadline_;
     std::uint64_t refusals_ = 0;
     std::uint64_t rate_refusals_ = 0;
+    file_access_plan file_plan_;
 };
 
 } // namespace

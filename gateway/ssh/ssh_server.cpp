@@ -57,9 +57,14 @@ ssh_server::ssh_server(config::ssh_listener const& cfg,
     char const* accepted =
         "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
         "rsa-sha2-512,rsa-sha2-256";
+    // The SSH server's settings are dockgate.toml's alone: libssh would otherwise read
+    // /etc/ssh/libssh_server_config on every accepted connection (outside the gateway's folders
+    // once it is confined, and another place for its policy to hide).
+    bool const process_config = false;
     if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK ||
         ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, accepted) !=
-            SSH_OK) {
+            SSH_OK ||
+        ssh_bind_options_set(bind, SSH_BIND_OPTIONS_PROCESS_CONFIG, &process_config) != SSH_OK) {
         ssh_key_free(key);
         throw std::runtime_error(std::string("listen.ssh: cannot configure the SSH server: ") +
                                  ssh_get_error(bind));

@@ -721,6 +721,19 @@ wait_gateway_exit() {
   rm -f "$IT_ENV_DIR/pids/dockgate.$pid"
 }
 
+# mark_log: later wait_log calls look only at what the gateway logs from here on.
+LOG_FROM=1
+mark_log() { LOG_FROM=$(($(wc -l <"$GW_STDERR") + 1)); }
+# wait_log REGEX WHAT: wait up to 15 s for the gateway to log a line matching REGEX (since the
+# last mark_log); fails naming WHAT otherwise.
+wait_log() {
+  local deadline=$((SECONDS + 15))
+  until tail -n "+$LOG_FROM" "$GW_STDERR" | grep -qE "$1"; do
+    ((SECONDS < deadline)) || { dump_gateway_log; fail "$2: no log line /$1/"; }
+    sleep 0.2
+  done
+}
+
 # check_sanitizer_log FILE: fails (returns 1, printing the report) when FILE holds an
 # AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer report.
 check_sanitizer_log() {

@@ -119,16 +119,6 @@ wait_reloads() { # wait_reloads N WHAT: the reload counter reaches N
     sleep 0.2
   done
 }
-# mark_log: later wait_log calls look only at what the gateway logs from here on.
-LOG_FROM=1
-mark_log() { LOG_FROM=$(($(wc -l <"$GW_STDERR") + 1)); }
-wait_log() { # wait_log REGEX WHAT
-  local deadline=$((SECONDS + 15))
-  until tail -n "+$LOG_FROM" "$GW_STDERR" | grep -qE "$1"; do
-    ((SECONDS < deadline)) || fail "$2: no log line /$1/"
-    sleep 0.2
-  done
-}
 
 pings rose "rose (leaf of the root) is served"
 pings ivy "ivy (leaf of the intermediate, sending her chain) is served"

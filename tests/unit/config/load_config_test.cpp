@@ -157,6 +157,14 @@ INSTANTIATE_TEST_SUITE_P(
                  "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n"
                  "max_channels_per_connection = 0\n[limits]",
                  "listen.ssh.max_channels_per_connection: out of range"},
+        bad_case{"gateway_user_with_a_slash", "workers = 0", "workers = 0\nuser = \"../root\"",
+                 "gateway.user: \"../root\" is not a user name"},
+        bad_case{"gateway_group_without_user", "workers = 0", "workers = 0\ngroup = \"docker\"",
+                 "gateway.group: set without gateway.user"},
+        bad_case{"seccomp_not_a_boolean", "workers = 0", "workers = 0\nseccomp = \"off\"",
+                 "gateway.seccomp: expected true or false, got a string"},
+        bad_case{"landlock_not_a_boolean", "workers = 0", "workers = 0\nlandlock = 0",
+                 "gateway.landlock: expected true or false, got an integer"},
         bad_case{"ssh_handshakes_out_of_range", "[limits]",
                  "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n"
                  "max_handshakes_per_address = -3\n[limits]",
@@ -175,6 +183,22 @@ TEST_F(load_config_test, ssh_channel_and_handshake_limits_have_defaults_and_can_
     auto const set = with("max_channels_per_connection = 64\nmax_handshakes_per_address = 5\n");
     EXPECT_EQ(set.ssh->max_channels_per_connection, 64u);
     EXPECT_EQ(set.ssh->max_handshakes_per_address, 5u);
+}
+
+TEST_F(load_config_test, confinement_is_on_by_default_and_names_its_user) {
+    auto cfg = parse(base);
+    EXPECT_TRUE(cfg.gateway.seccomp);
+    EXPECT_TRUE(cfg.gateway.landlock);
+    EXPECT_EQ(cfg.gateway.user, "");
+    std::string text = base;
+    text.replace(text.find("workers = 0"), 11,
+                 "workers = 0\nuser = \"dockgate\"\ngroup = \"docker\"\nseccomp = false\n"
+                 "landlock = false");
+    cfg = parse(text);
+    EXPECT_EQ(cfg.gateway.user, "dockgate");
+    EXPECT_EQ(cfg.gateway.group, "docker");
+    EXPECT_FALSE(cfg.gateway.seccomp);
+    EXPECT_FALSE(cfg.gateway.landlock);
 }
 
 TEST_F(load_config_test, reports_every_problem_at_once_with_line_numbers) {

@@ -1,0 +1,85 @@
+#include <algorithm>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "gateway/server/confinement.hpp"
+
+namespace dockgate::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool holds(std::vector<fs::path> const& v, fs::path const& p) {
+    return std::find(v.begin(), v.end(), p) != v.end();
+}
+
+// A config as the loader leaves it: absolute paths, TLS files next to the config, a CRL and a
+// user's keys elsewhere.
+config::config sample() {
+    config::config cfg;
+    cfg.source = "/etc/dockgate/dockgate.toml";
+    cfg.gateway.audit_log = "/var/log/dockgate/audit.jsonl";
+    config::tls_listener tls;
+    tls.ca = "/etc/dockgate/ca.pem";
+    tls.cert = "/etc/dockgate/server-cert.pem";
+    tls.key = "/etc/dockgate/private/server-key.pem";
+    tls.crl = "/srv/pki/crl.pem";
+    cfg.tls = tls;
+    cfg.users["alice"].ssh_keys_file = "/home/alice/.ssh/authorized_keys";
+    config::unix_listener u;
+    u.path = "/run/dockgate/docker.sock";
+    cfg.unix_socket = u;
+    return cfg;
+}
+
+TEST(confinement_plan, reads_the_folders_of_every_watched_file_and_writes_only_the_audit_folder) {
+    auto const plan = plan_file_access(sample());
+    for (auto const* dir :
+         {"/etc/dockgate", "/etc/dockgate/private", "/srv/pki", "/home/alice/.ssh"})
+        EXPECT_TRUE(holds(plan.read_dirs, dir)) << dir;
+    EXPECT_FALSE(holds(plan.read_dirs, "/"));
+    EXPECT_FALSE(holds(plan.read_dirs, "/var/log/dockgate"));
+    ASSERT_EQ(plan.write_dirs.size(), 1u);
+    EXPECT_EQ(plan.write_dirs.front(), "/var/log/dockgate");
+    ASSERT_EQ(plan.remove_dirs.size(), 1u);
+    EXPECT_EQ(plan.remove_dirs.front(), "/run/dockgate");
+    // Each folder once, however many files it holds.
+    EXPECT_EQ(std::count(plan.read_dirs.begin(), plan.read_dirs.end(), "/etc/dockgate"), 1);
+    // Files, not folders, for the user database.
+    for (auto const& f : plan.read_files)
+        EXPECT_EQ(f.parent_path(), "/etc") << f;
+}
+
+TEST(confinement_plan, an_audit_log_on_stdout_writes_nowhere) {
+    auto cfg = sample();
+    cfg.gateway.audit_log = "-";
+    cfg.unix_socket.reset();
+    auto const plan = plan_file_access(cfg);
+    EXPECT_TRUE(plan.write_dirs.empty());
+    EXPECT_TRUE(plan.remove_dirs.empty());
+}
+
+TEST(confinement_plan, a_reload_into_a_new_folder_is_named_by_its_key) {
+    auto const started = plan_file_access(sample());
+    auto next = sample();
+    EXPECT_EQ(outside_plan(started, next), "");
+    next.tls->cert = "/etc/dockgate/new-cert.pem"; // another file, same folder
+    EXPECT_EQ(outside_plan(started, next), "");
+    next.tls->key = "/etc/dockgate/2027/key.pem"; // below a granted folder
+    EXPECT_EQ(outside_plan(started, next), "");
+    next.tls->key = "/etc/dockgate-old/key.pem"; // a sibling whose name starts alike
+    EXPECT_EQ(outside_plan(started, next), "listen.tls.key: /etc/dockgate-old/key.pem");
+    next = sample();
+    next.tls->ca = "/srv/other/ca.pem";
+    EXPECT_EQ(outside_plan(started, next), "listen.tls.ca: /srv/other/ca.pem");
+    next = sample();
+    next.tls->crl = "/tmp/crl.pem";
+    EXPECT_EQ(outside_plan(started, next), "listen.tls.crl: /tmp/crl.pem");
+    next = sample();
+    next.users["bob"].ssh_keys_file = "/home/bob/keys";
+    EXPECT_EQ(outside_plan(started, next), "users.bob.ssh_keys_file: /home/bob/keys");
+}
+
+} // namespace
+} // namespace dockgate::server
