@@ -26,6 +26,8 @@ if [[ ! -s "$base_tar" ]]; then
     tail -n 20 "$WORK/debootstrap.log" >&2
     fail "debootstrap of Debian 12 from $mirror failed"
   }
+  # mktemp made the folder 0700: as the image's / it would lock out every user but root.
+  chmod 755 "$root"
   tar -C "$root" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
   log "Debian 12 base made with debootstrap from $mirror ($((SECONDS - t0)) s)"
 fi
