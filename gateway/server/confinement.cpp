@@ -92,7 +92,11 @@ void drop_root(config::config const& cfg) {
     }
     std::vector<gid_t> groups{gid};
     struct stat st {};
-    if (::stat(g.upstream_socket.c_str(), &st) == 0 && st.st_gid != gid)
+    if (::stat(g.upstream_socket.c_str(), &st) != 0)
+        spdlog::warn("gateway.user: cannot read the group of {} ({}): it is not added, and "
+                     "{} may not reach the daemon (start dockgate after the daemon)",
+                     g.upstream_socket.string(), errno_text(), g.user);
+    else if (st.st_gid != gid)
         groups.push_back(st.st_gid);
     if (user->uid == 0)
         throw std::runtime_error("gateway.user: \"" + g.user +
@@ -360,7 +364,7 @@ void filter_system_calls() {
         throw fail("cannot load the filter", rc);
     spdlog::info("seccomp: {} system calls allowed (clone for threads only, socket for AF_UNIX "
                  "only); any other stops the gateway",
-                 count + 5);
+                 count + 4); // clone, socket, ioctl and prctl, each with its condition
 }
 
 // Loads now what the C library would otherwise load on first use, from files Landlock then

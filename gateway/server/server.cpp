@@ -92,8 +92,8 @@ public:
         // Everything that needs root or a file outside the gateway's folders is done: the
         // listeners are bound, the audit file and the SSH host key are open.
         auto const started = current_.load();
-        confine(*started->cfg);
         file_plan_ = plan_file_access(*started->cfg);
+        confine(*started->cfg);
         for (auto& w : workers_) {
             w->thread = std::thread([&io = w->io] {
                 auto guard = asio::make_work_guard(io);

@@ -74,7 +74,9 @@ SOCK_GID="$(stat -c %g "$DOCKER_SOCK")"
 sock_dir_mode="$(stat -c %a "$(dirname "$DOCKER_SOCK")")"
 chmod o+x "$(dirname "$DOCKER_SOCK")"
 on_exit chmod "$sock_dir_mode" "$(dirname "$DOCKER_SOCK")"
+sock_mode="$(stat -c %a "$DOCKER_SOCK")"
 chmod g+rw "$DOCKER_SOCK"
+on_exit chmod "$sock_mode" "$DOCKER_SOCK"
 
 # The gateway's files in a folder of their own, readable by the user; another folder next to it
 # with a world-readable copy of the CA.
