@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "common/engine_api/route_table.hpp"
 #include "gateway/server/runtime.hpp"
@@ -34,23 +35,93 @@ double seconds_until(std::chrono::system_clock::time_point t) {
 
 } // namespace
 
+void latency_histogram::observe(std::chrono::steady_clock::duration d) noexcept {
+    auto const seconds = std::chrono::duration<double>(d).count();
+    auto const bucket = static_cast<std::size_t>(
+        std::lower_bound(latency_buckets.begin(), latency_buckets.end(), seconds) -
+        latency_buckets.begin());
+    buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+    auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    sum_ns_.fetch_add(ns > 0 ? static_cast<std::uint64_t>(ns) : 0, std::memory_order_relaxed);
+}
+
+std::uint64_t latency_histogram::count() const noexcept {
+    std::uint64_t n = 0;
+    for (auto const& b : buckets_)
+        n += b.load(std::memory_order_relaxed);
+    return n;
+}
+
+void latency_histogram::render(std::string& out, std::string_view name,
+                               std::string_view labels) const {
+    // Read once: a scrape racing with observations still gets cumulative, monotonic buckets
+    // whose +Inf equals _count.
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < buckets_.size(); ++i) {
+        cumulative += buckets_[i].load(std::memory_order_relaxed);
+        out += name;
+        out += "_bucket{";
+        out += labels;
+        out += ",le=\"";
+        if (i < latency_buckets.size()) {
+            char bound[32];
+            auto const len = std::snprintf(bound, sizeof bound, "%g", latency_buckets[i]);
+            out.append(bound, static_cast<std::size_t>(len));
+        } else {
+            out += "+Inf";
+        }
+        out += "\"} " + std::to_string(cumulative) + "\n";
+    }
+    char sum[48];
+    auto const len =
+        std::snprintf(sum, sizeof sum, "%.9f",
+                      static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+    out += name;
+    out += "_sum{";
+    out += labels;
+    out += "} ";
+    out.append(sum, static_cast<std::size_t>(len));
+    out += "\n";
+    out += name;
+    out += "_count{";
+    out += labels;
+    out += "} " + std::to_string(cumulative) + "\n";
+}
+
 metrics::metrics()
     : requests_(
           new std::array<std::atomic<std::uint64_t>,
                          decision_count>[engine_api::route_table::engine_api().operations().size() +
                                          1]())
+    , request_latency_(
+          new std::array<latency_histogram,
+                         decision_count>[engine_api::route_table::engine_api().operations().size() +
+                                         1]())
+    , upstream_latency_(
+          new latency_histogram[engine_api::route_table::engine_api().operations().size() + 1]())
     , operations_(engine_api::route_table::engine_api().operations().size()) {}
 
-void metrics::count_request(std::string_view operation, policy::outcome decision) noexcept {
+std::size_t metrics::row_of(std::string_view operation) const noexcept {
     auto const& ops = engine_api::route_table::engine_api().operations();
-    std::size_t row = operations_;
     if (!operation.empty()) {
         auto it = std::lower_bound(ops.begin(), ops.end(), operation);
         if (it != ops.end() && *it == operation)
-            row = static_cast<std::size_t>(it - ops.begin());
+            return static_cast<std::size_t>(it - ops.begin());
     }
+    return operations_;
+}
+
+void metrics::count_request(std::string_view operation, policy::outcome decision,
+                            std::chrono::steady_clock::duration elapsed) noexcept {
+    auto const row = row_of(operation);
     auto const col = static_cast<std::size_t>(decision);
     requests_[row][col].fetch_add(1, std::memory_order_relaxed);
+    request_latency_[row][col].observe(elapsed);
+}
+
+void metrics::observe_upstream(std::string_view operation,
+                               std::chrono::steady_clock::duration elapsed) noexcept {
+    upstream_latency_[row_of(operation)].observe(elapsed);
 }
 
 void metrics::count_limited(std::string_view user, std::string_view limit) {
@@ -75,6 +146,34 @@ std::string metrics::render(snapshot const& current) const {
             out += policy::outcome_name(static_cast<policy::outcome>(col));
             out += "\"} " + std::to_string(n) + "\n";
         }
+    }
+    out += "# HELP dockgate_request_duration_seconds Time from a request's arrival to its audit "
+           "line, by Engine API operation and policy decision (streams count until they end).\n"
+           "# TYPE dockgate_request_duration_seconds histogram\n";
+    for (std::size_t row = 0; row <= operations_; ++row) {
+        for (std::size_t col = 0; col < decision_count; ++col) {
+            auto const& h = request_latency_[row][col];
+            if (h.count() == 0)
+                continue;
+            std::string labels = "operation=\"";
+            append_label_value(labels, row < operations_ ? ops[row] : std::string_view("none"));
+            labels += "\",decision=\"";
+            labels += policy::outcome_name(static_cast<policy::outcome>(col));
+            labels += '"';
+            h.render(out, "dockgate_request_duration_seconds", labels);
+        }
+    }
+    out += "# HELP dockgate_upstream_response_seconds Time the Docker daemon took to send the "
+           "response head of a forwarded request, by Engine API operation.\n"
+           "# TYPE dockgate_upstream_response_seconds histogram\n";
+    for (std::size_t row = 0; row <= operations_; ++row) {
+        auto const& h = upstream_latency_[row];
+        if (h.count() == 0)
+            continue;
+        std::string labels = "operation=\"";
+        append_label_value(labels, row < operations_ ? ops[row] : std::string_view("none"));
+        labels += '"';
+        h.render(out, "dockgate_upstream_response_seconds", labels);
     }
     out += "# HELP dockgate_open_connections Client connections open now, by transport.\n"
            "# TYPE dockgate_open_connections gauge\n";

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,12 +31,37 @@ enum class handshake_failure : std::size_t {
     count_
 };
 
+/// Upper bounds, in seconds, of the latency histograms' buckets (Prometheus `le`), besides +Inf:
+/// from a cached `/_ping` to a slow image pull.
+inline constexpr std::array<double, 16> latency_buckets{
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+/// One latency histogram: lock-free, one relaxed increment per bucket hit and one for the sum.
+class latency_histogram {
+public:
+    void observe(std::chrono::steady_clock::duration d) noexcept;
+    std::uint64_t count() const noexcept;
+    /// Appends the `_bucket`, `_sum` and `_count` lines of `name` with `labels` ("a=\"x\"").
+    void render(std::string& out, std::string_view name, std::string_view labels) const;
+
+private:
+    // Per bucket, not cumulative (the last is +Inf); cumulated when rendered.
+    std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> sum_ns_{0};
+};
+
 class metrics {
 public:
     metrics();
 
-    /// `operation` is an operationId or "" (request refused before routing).
-    void count_request(std::string_view operation, policy::outcome decision) noexcept;
+    /// `operation` is an operationId or "" (request refused before routing); `elapsed` runs from
+    /// the request's arrival to its audit line (the response sent, or the connection closed).
+    void count_request(std::string_view operation, policy::outcome decision,
+                       std::chrono::steady_clock::duration elapsed) noexcept;
+    /// How long the daemon took to send the response head of a forwarded request, from the
+    /// moment the request head was written to it.
+    void observe_upstream(std::string_view operation,
+                          std::chrono::steady_clock::duration elapsed) noexcept;
     void count_handshake_failure(handshake_failure why) noexcept {
         handshake_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
     }
@@ -57,8 +83,11 @@ public:
 
 private:
     static constexpr std::size_t decision_count = policy::outcome_count;
+    std::size_t row_of(std::string_view operation) const noexcept;
     // One row per operationId of the route table, plus a last row for "" (unrouted).
     std::unique_ptr<std::array<std::atomic<std::uint64_t>, decision_count>[]> requests_;
+    std::unique_ptr<std::array<latency_histogram, decision_count>[]> request_latency_;
+    std::unique_ptr<latency_histogram[]> upstream_latency_;
     std::size_t operations_;
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(handshake_failure::count_)>
         handshake_failures_{};

@@ -406,6 +406,7 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
     auto const pin = snap_; // a reload may swap snap_ while this runs
     auto const& limits = pin->cfg->limits;
     auto& req = x.request->get();
+    auto const sent = std::chrono::steady_clock::now();
     error_code wec;
     if (x.replacement) {
         // The body policy read: forward exactly the bytes it judged, framed by length.
@@ -467,6 +468,7 @@ asio::awaitable<bool> http_session<Stream>::forward(std::shared_ptr<exchange> sh
                        "dockgate: the Docker daemon closed the connection: " + rec.message(), true);
         co_return false;
     }
+    services_.metrics.observe_upstream(x.operation, std::chrono::steady_clock::now() - sent);
     auto& res = x.response->get();
     x.status = res.result_int();
     bool const upgraded = x.status == 101;
@@ -772,8 +774,8 @@ asio::awaitable<bool> http_session<Stream>::refuse_limited(exchange& x, limits::
     }
     auto const retry = std::to_string(over.retry_after.count());
     x.reply_headers = "Retry-After: " + retry + "\r\n";
-    limited_pause_ = std::min<std::chrono::steady_clock::duration>(over.retry_after,
-                                                                   limited_pause_cap);
+    limited_pause_ =
+        std::min<std::chrono::steady_clock::duration>(over.retry_after, limited_pause_cap);
     co_return co_await refuse(
         x, 429, "dockgate: " + who_.user + " is " + x.reason + "; retry in " + retry + " s",
         over.which == limits::limit_kind::connections);
@@ -901,7 +903,8 @@ asio::awaitable<void> http_session<Stream>::reply(exchange& x, unsigned status,
 
 template <class Stream>
 void http_session<Stream>::audit(exchange const& x) {
-    services_.metrics.count_request(x.operation, x.result);
+    auto const elapsed = std::chrono::steady_clock::now() - x.started_steady;
+    services_.metrics.count_request(x.operation, x.result, elapsed);
     if (services_.audit == nullptr)
         return;
     audit::audit_record r;
@@ -920,7 +923,7 @@ void http_session<Stream>::audit(exchange const& x) {
     r.status = x.status;
     r.bytes_in = x.bytes_in;
     r.bytes_out = x.bytes_out;
-    r.elapsed = std::chrono::steady_clock::now() - x.started_steady;
+    r.elapsed = elapsed;
     services_.audit->write(r);
 }
 

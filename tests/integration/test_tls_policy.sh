@@ -164,6 +164,22 @@ wait_for_audit "any(r['user'] == 'multi' and sorted(r['groups']) == ['blue', 're
   fail "audit: multi's groups are not [red, blue] with role blue: $(grep multi "$GW_AUDIT" | head -1)"
 ok "audit: multi's groups are both O values, her role is blue"
 
+# --- latency histograms: every audited request is observed under its operation and decision;
+# only forwarded requests have a daemon response time.
+scrape="$(curl -sf "http://127.0.0.1:$ADMIN/metrics")" || fail "metrics: the admin listener does not answer"
+metric_value() { printf '%s\n' "$scrape" | awk -v k="$1" '$1 == k {print $2}'; }
+list='operation="ContainerList",decision="allow"'
+n="$(metric_value "dockgate_requests_total{$list}")"
+[[ -n "$n" && "$n" -ge 1 ]] || fail "metrics: no allowed ContainerList counted"
+assert_eq "$n" "$(metric_value "dockgate_request_duration_seconds_count{$list}")" "the ContainerList histogram counts every allowed list"
+assert_eq "$n" "$(metric_value "dockgate_request_duration_seconds_bucket{$list,le=\"+Inf\"}")" "its +Inf bucket holds every observation"
+denied="$(metric_value 'dockgate_request_duration_seconds_count{operation="ImageList",decision="deny"}')"
+[[ -n "$denied" && "$denied" -ge 1 ]] || fail "metrics: multi's refused image list has no latency observation"
+up="$(metric_value 'dockgate_upstream_response_seconds_count{operation="ContainerList"}')"
+[[ -n "$up" && "$up" -ge 1 && "$up" -le "$n" ]] || fail "metrics: daemon response time of ContainerList: '$up' (allowed: $n)"
+assert_eq "" "$(metric_value 'dockgate_upstream_response_seconds_count{operation="ImageList"}')" "a refused request has no daemon response time"
+ok "metrics: latency histograms per operation and decision, and the daemon's response time"
+
 # --- the server certificate and key reload by themselves; a connection made before carries on.
 serial() { # serial: the serial of the certificate the gateway presents now
   timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost -CAfile "$P/root/ca.pem" \

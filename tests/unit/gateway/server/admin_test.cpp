@@ -64,9 +64,10 @@ TEST_F(admin_test, healthz_and_metrics_answer) {
     auto res = get("GET", "/healthz");
     EXPECT_EQ(res.result_int(), 200);
     EXPECT_EQ(res.body(), "ok\n");
-    counters_.count_request("ContainerCreate", policy::outcome::would_deny);
-    counters_.count_request("ContainerCreate", policy::outcome::would_deny);
-    counters_.count_request("", policy::outcome::invalid);
+    using std::chrono::milliseconds;
+    counters_.count_request("ContainerCreate", policy::outcome::would_deny, milliseconds(3));
+    counters_.count_request("ContainerCreate", policy::outcome::would_deny, milliseconds(3));
+    counters_.count_request("", policy::outcome::invalid, milliseconds(0));
     res = get("GET", "/metrics");
     EXPECT_EQ(res.result_int(), 200);
     EXPECT_NE(
@@ -75,6 +76,36 @@ TEST_F(admin_test, healthz_and_metrics_answer) {
         std::string::npos)
         << res.body();
     EXPECT_NE(res.body().find(R"(decision="invalid"} 1)"), std::string::npos) << res.body();
+}
+
+TEST_F(admin_test, latency_histograms_are_cumulative_per_operation_and_decision) {
+    using std::chrono::microseconds;
+    using std::chrono::milliseconds;
+    counters_.count_request("ContainerList", policy::outcome::allow, microseconds(400));
+    counters_.count_request("ContainerList", policy::outcome::allow, milliseconds(1)); // le 0.001
+    counters_.count_request("ContainerList", policy::outcome::allow, std::chrono::minutes(5));
+    counters_.count_request("ContainerList", policy::outcome::deny, milliseconds(2));
+    counters_.observe_upstream("ContainerList", milliseconds(20));
+    auto const body = get("GET", "/metrics").body();
+    auto has = [&](std::string const& line) {
+        EXPECT_NE(body.find(line + "\n"), std::string::npos) << line << "\n" << body;
+    };
+    std::string const allow = R"(operation="ContainerList",decision="allow")";
+    has("dockgate_request_duration_seconds_bucket{" + allow + R"(,le="0.0005"} 1)");
+    has("dockgate_request_duration_seconds_bucket{" + allow + R"(,le="0.001"} 2)");
+    has("dockgate_request_duration_seconds_bucket{" + allow + R"(,le="60"} 2)");
+    has("dockgate_request_duration_seconds_bucket{" + allow + R"(,le="+Inf"} 3)");
+    has("dockgate_request_duration_seconds_count{" + allow + "} 3");
+    has("dockgate_request_duration_seconds_sum{" + allow + "} 300.001400000");
+    has(R"(dockgate_request_duration_seconds_bucket{operation="ContainerList",decision="deny",le="0.001"} 0)");
+    has(R"(dockgate_request_duration_seconds_bucket{operation="ContainerList",decision="deny",le="0.0025"} 1)");
+    has(R"(dockgate_upstream_response_seconds_bucket{operation="ContainerList",le="0.01"} 0)");
+    has(R"(dockgate_upstream_response_seconds_bucket{operation="ContainerList",le="0.025"} 1)");
+    has(R"(dockgate_upstream_response_seconds_count{operation="ContainerList"} 1)");
+    // Rows nothing was observed in are left out.
+    EXPECT_EQ(body.find(R"(dockgate_upstream_response_seconds_count{operation="ContainerCreate")"),
+              std::string::npos);
+    EXPECT_NE(body.find("# TYPE dockgate_request_duration_seconds histogram\n"), std::string::npos);
 }
 
 TEST_F(admin_test, anything_else_is_refused) {
