@@ -386,7 +386,7 @@ void read_users(reader& r, toml::table const& root, config& cfg) {
     if (t == nullptr)
         return;
     for (auto const& [key, node] : *t) {
-        std::string const path = "users." + std::string(key.str());
+        std::string const path = "users." + key_text(key.str());
         auto const* u = node.as_table();
         if (u == nullptr) {
             r.problem(&node, path,
@@ -443,7 +443,7 @@ void read_roles(reader& r, toml::table const& root, config& cfg) {
     }
     std::vector<std::uint32_t> role_lines;
     for (auto const& [key, node] : *t) {
-        std::string const path = "roles." + std::string(key.str());
+        std::string const path = "roles." + key_text(key.str());
         auto const* rt = node.as_table();
         if (rt == nullptr) {
             r.problem(&node, path, std::string("expected a table, got ") + type_name(node));

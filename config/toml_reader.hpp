@@ -35,6 +35,26 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
+/// A table key as it is written in a key path: bare when TOML allows it (`alice`, `ci-runners`),
+/// quoted otherwise (`"spiffe://example.org/ci"`), so that messages name a path that can be
+/// pasted back into the file.
+inline std::string key_text(std::string_view key) {
+    bool const bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-';
+    });
+    if (bare)
+        return std::string(key);
+    // Control characters are left to the message formatter, which shows them escaped.
+    std::string out = "\"";
+    for (char c : key) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
 inline char const* type_name(toml::node const& n) {
     switch (n.type()) {
     case toml::node_type::table:

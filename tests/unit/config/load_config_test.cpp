@@ -267,8 +267,19 @@ TEST_F(load_config_test, ssh_keys_file_gives_its_keys_and_names_each_bad_line) {
 // with a newline split it in two.
 TEST_F(load_config_test, a_problem_shows_control_characters_escaped) {
     auto const out = problems(base + "[users.\"a\\u0000b\\nc\"]\nbogus = 1\n");
-    EXPECT_NE(out.find("users.a\\u0000b\\u000Ac.bogus: unknown key"), std::string::npos) << out;
+    EXPECT_NE(out.find("users.\"a\\u0000b\\u000Ac\".bogus: unknown key"), std::string::npos) << out;
     EXPECT_EQ(out.find('\0'), std::string::npos);
+}
+
+// A key that is not bare in TOML (a SPIFFE ID, a name with a dot) is named quoted, so the path
+// in the message is one the admin can find and paste.
+TEST_F(load_config_test, a_problem_names_a_quoted_key_quoted) {
+    auto out = problems(base + "[users.\"spiffe://example.org/ci\"]\ngroups = 3\n");
+    EXPECT_NE(out.find("users.\"spiffe://example.org/ci\".groups"), std::string::npos) << out;
+    out = problems(base + "[users.\"a.b\"]\nbogus = 1\n");
+    EXPECT_NE(out.find("users.\"a.b\".bogus: unknown key"), std::string::npos) << out;
+    out = problems(base + "[users.plain-name_1]\nbogus = 1\n");
+    EXPECT_NE(out.find("users.plain-name_1.bogus: unknown key"), std::string::npos) << out;
 }
 
 } // namespace
