@@ -64,15 +64,6 @@ std::optional<account> find_user(std::string const& name) {
     return account{found->pw_uid, found->pw_gid};
 }
 
-std::optional<gid_t> find_group(std::string const& name) {
-    group entry{};
-    group* found = nullptr;
-    std::vector<char> buf(16384);
-    if (::getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr)
-        return std::nullopt;
-    return found->gr_gid;
-}
-
 // Becomes gateway.user: its group (or gateway.group), plus the daemon socket's group as the one
 // supplementary group, then checks that root cannot be had back.
 void drop_root(config::config const& cfg) {
@@ -84,7 +75,7 @@ void drop_root(config::config const& cfg) {
                                  ", or fix the name)");
     gid_t gid = user->gid;
     if (!g.group.empty()) {
-        auto const found = find_group(g.group);
+        auto const found = group_id(g.group);
         if (!found)
             throw std::runtime_error("gateway.group: no such group \"" + g.group +
                                      "\" (create it or fix the name)");
@@ -476,6 +467,15 @@ void confine(config::config const& cfg) {
                      "ptrace and processes)");
     else
         filter_system_calls();
+}
+
+std::optional<gid_t> group_id(std::string const& name) {
+    group entry{};
+    group* found = nullptr;
+    std::vector<char> buf(16384);
+    if (::getgrnam_r(name.c_str(), &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+        return std::nullopt;
+    return found->gr_gid;
 }
 
 bool landlock_active() noexcept {

@@ -6,7 +6,9 @@
 // needs, and little else.
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 #include "config/config.hpp"
@@ -37,6 +39,9 @@ std::string root_warning(config::config const& cfg);
 /// the threads it starts later). Throws std::runtime_error naming the key when a step that was
 /// asked for fails (an unknown gateway.user, a failed privilege drop, a rejected filter).
 void confine(config::config const& cfg);
+
+/// The id of the group `name` in the group database, nullopt when there is none.
+std::optional<gid_t> group_id(std::string const& name);
 
 /// Whether confine() limited the file system (reload uses it to explain a refusal).
 bool landlock_active() noexcept;

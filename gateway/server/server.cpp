@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <csignal>
-#include <grp.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <thread>
@@ -193,14 +192,11 @@ private:
         }
         gid_t gid = static_cast<gid_t>(-1);
         if (!u.group.empty()) {
-            group entry{};
-            group* found = nullptr;
-            std::vector<char> buf(16384);
-            if (::getgrnam_r(u.group.c_str(), &entry, buf.data(), buf.size(), &found) != 0 ||
-                found == nullptr)
+            auto const found = group_id(u.group);
+            if (!found)
                 throw std::runtime_error("listen.unix.group: no such group \"" + u.group +
                                          "\" (create it or fix the name)");
-            gid = found->gr_gid;
+            gid = *found;
         }
         // Nobody may connect before mode and group are set.
         auto const old_mask = ::umask(0177);
