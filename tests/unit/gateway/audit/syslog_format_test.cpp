@@ -43,7 +43,7 @@ TEST(syslog_format, header_structured_data_and_message_follow_rfc_5424) {
     EXPECT_NE(bare.find(R"([dockgate@32473 user="" operation="" decision="deny"] {})"),
               std::string::npos)
         << bare;
-    EXPECT_EQ(format_syslog({10, "", 1}, anonymous, "{}").find(" - dockgate 1 - ["), 29u);
+    EXPECT_EQ(format_syslog({10, "", 1}, anonymous, "{}").find(" - dockgate 1 - ["), 30u);
 }
 
 TEST(syslog_format, octet_counting_frames_the_message_length_in_bytes) {
