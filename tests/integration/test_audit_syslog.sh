@@ -142,6 +142,21 @@ assert_eq "True" "$(python3 -c "import sys; t=open(sys.argv[1]).read(); print('u
   "unix: carol's denial carries PRI 85 (authpriv.notice) and her structured data"
 stop_gateway || fail "dockgate did not stop"
 
+# --- UDP: one datagram per record -----------------------------------------------------------
+udp_port="$(free_port)"
+start_collector c-udp "module(load=\"imudp\")
+input(type=\"imudp\" address=\"127.0.0.1\" port=\"$udp_port\" RateLimit.Interval=\"0\")"
+for ((i = 0; i < 50; i++)); do grep -q "127.0.0.1:$udp_port " <(ss -Hlnu) && break; sleep 0.1; done
+syslog_gateway gw-udp "udp://127.0.0.1:$udp_port" 'audit_syslog_facility = "authpriv"'
+assert_contains "$(cat "$GW_STDERR")" "IPv4/IPv6 stream and datagram sockets" "a network collector adds IP sockets to the seccomp filter"
+assert_contains "$(cat "$GW_STDERR")" "no TCP connect or bind" "a UDP collector opens no TCP port in Landlock"
+ping_as alice
+deny_as_carol
+wait_for_audit "len(recs) >= 2" || fail "expected 2 audit lines"
+wait_syslog "$WORK/c-udp/received.log" none "udp: every audit line arrived"
+stop_gateway || fail "dockgate did not stop"
+stop_collector
+
 # --- TCP: octet counting; the collector goes away and comes back -----------------------------
 tcp_port="$(free_port)"
 tcp_input="module(load=\"imtcp\")
