@@ -97,20 +97,13 @@ void read_audit_syslog(reader& r, toml::table const& gateway, gateway_section& o
     };
     for (char const* name : {"audit_syslog_ca", "audit_syslog_facility", "audit_syslog_queue"})
         requires_target(name);
-    if (auto ca = r.string(gateway, "gateway", "audit_syslog_ca")) {
-        if (out.audit_syslog && out.audit_syslog->transport != kind::tls)
-            r.problem(gateway.get("audit_syslog_ca"), "gateway.audit_syslog_ca",
-                      "only a tls:// collector has a certificate to check (remove it, or make "
-                      "gateway.audit_syslog \"tls://HOST:6514\")");
-        else if (ca->empty())
-            r.problem(gateway.get("audit_syslog_ca"), "gateway.audit_syslog_ca",
-                      "empty (write the collector CA's PEM file, or remove the key to use the "
-                      "system trust store)");
-        else if (out.audit_syslog)
-            out.audit_syslog->ca = std::filesystem::path(*ca).is_relative()
-                                       ? r.base() / *ca
-                                       : std::filesystem::path(*ca);
-    }
+    if (gateway.get("audit_syslog_ca") != nullptr && out.audit_syslog &&
+        out.audit_syslog->transport != kind::tls)
+        r.problem(gateway.get("audit_syslog_ca"), "gateway.audit_syslog_ca",
+                  "only a tls:// collector has a certificate to check (remove it, or make "
+                  "gateway.audit_syslog \"tls://HOST:6514\")");
+    else if (auto ca = r.file(gateway, "gateway", "audit_syslog_ca", false); ca && out.audit_syslog)
+        out.audit_syslog->ca = *ca;
     if (auto f = r.string(gateway, "gateway", "audit_syslog_facility")) {
         auto const it = std::find_if(facilities.begin(), facilities.end(),
                                      [&](auto const& e) { return e.first == *f; });

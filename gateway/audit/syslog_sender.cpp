@@ -219,7 +219,12 @@ bool syslog_sender::open_socket(sockaddr_storage const& addr, socklen_t len, int
         rc = err == 0 ? 0 : -1;
     }
     if (rc != 0) {
-        last_error_ = errno_text(errno);
+        int const err = errno;
+        last_error_ = errno_text(err);
+        if (err == EPROTOTYPE)
+            last_error_ += " (a stream socket: dockgate sends datagrams, as syslog(3) does; point "
+                           "gateway.audit_syslog at a datagram socket such as rsyslog's imuxsock "
+                           "or journald's /dev/log)";
         ::close(fd);
         return false;
     }
