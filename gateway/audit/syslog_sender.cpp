@@ -102,6 +102,7 @@ syslog_sender::syslog_sender(config::audit_syslog_target target, server::syslog_
                                      ": " + openssl_error() +
                                      " (a PEM file with the collector's CA certificate)");
     } else {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): at start-up, before any other thread runs
         char const* env = std::getenv(X509_get_default_cert_file_env());
         std::string const file = env != nullptr ? env : X509_get_default_cert_file();
         if (SSL_CTX_load_verify_locations(tls_->ctx.get(), file.c_str(), nullptr) != 1)
