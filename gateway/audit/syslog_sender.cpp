@@ -152,6 +152,17 @@ void syslog_sender::stop(std::chrono::milliseconds grace) {
 void syslog_sender::run() {
     auto retry = std::chrono::steady_clock::duration(first_retry);
     bool outage_logged = false;
+    auto const log_outage = [&] {
+        spdlog::warn("gateway.audit_syslog: cannot reach {}: {}; records wait in the queue (up "
+                     "to {}, then they are dropped and counted), retrying",
+                     target_.url, last_error_, target_.queue);
+        outage_logged = true;
+    };
+    // Connect at once, so that the log says at start-up whether the collector is reachable.
+    if (connect_collector())
+        spdlog::info("gateway.audit_syslog: connected to {}", target_.url);
+    else
+        log_outage();
     std::unique_lock lock(mu_);
     for (;;) {
         wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -183,14 +194,10 @@ void syslog_sender::run() {
             counters_.sent.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
-        if (!outage_logged) {
-            spdlog::warn("gateway.audit_syslog: cannot reach {}: {}; records wait in the queue "
-                         "(up to {}, then they are dropped and counted), retrying",
-                         target_.url, last_error_, target_.queue);
-            outage_logged = true;
-        } else {
+        if (!outage_logged)
+            log_outage();
+        else
             spdlog::debug("gateway.audit_syslog: {}: {}", target_.url, last_error_);
-        }
         if (stopping_)
             break;
         wake_.wait_for(lock, retry, [&] { return stopping_; });
