@@ -126,10 +126,12 @@ void syslog_sender::submit(audit_record const& r, std::string const& json) {
     auto message = format_syslog(origin_, r, json);
     {
         std::lock_guard lock(mu_);
-        if (stopping_ || queue_.size() >= target_.queue) {
+        if (stopping_ || queue_.size() >= target_.queue ||
+            queued_bytes_ + message.size() > max_queued_bytes) {
             counters_.dropped.fetch_add(1, std::memory_order_relaxed);
             return;
         }
+        queued_bytes_ += message.size();
         queue_.push_back(std::move(message));
         counters_.queued.fetch_add(1, std::memory_order_relaxed);
     }
@@ -189,6 +191,7 @@ void syslog_sender::run() {
         }
         lock.lock();
         if (sent) {
+            queued_bytes_ -= queue_.front().size();
             queue_.pop_front();
             counters_.queued.fetch_sub(1, std::memory_order_relaxed);
             counters_.sent.fetch_add(1, std::memory_order_relaxed);

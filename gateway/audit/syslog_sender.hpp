@@ -21,6 +21,10 @@
 
 namespace dockgate::audit {
 
+/// Besides gateway.audit_syslog_queue records, the queue holds at most this many octets (a
+/// record's size follows its path and groups, which the head limits bound only loosely).
+inline constexpr std::size_t max_queued_bytes = 16 * 1024 * 1024;
+
 class syslog_sender {
 public:
     /// Resolves the collector's host name and loads the TLS trust anchors now, while the
@@ -66,6 +70,7 @@ private:
     std::mutex mu_;
     std::condition_variable wake_;
     std::deque<std::string> queue_; // guarded by mu_
+    std::size_t queued_bytes_ = 0;  // guarded by mu_
     bool stopping_ = false;         // guarded by mu_
     std::chrono::steady_clock::time_point stop_by_;
     std::thread thread_;
