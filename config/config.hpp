@@ -15,10 +15,27 @@
 
 namespace dockgate::config {
 
+/// gateway.audit_syslog: a syslog collector that receives a copy of every audit record.
+struct audit_syslog_target {
+    enum class kind { unix_socket, udp, tcp, tls };
+    std::string url; // as written, for messages
+    kind transport = kind::unix_socket;
+    std::filesystem::path path; // unix: the collector's socket (datagram, as syslog(3) uses)
+    std::string host;           // udp, tcp, tls
+    std::uint16_t port = 0;
+    std::filesystem::path ca;  // tls: the collector's CA (PEM); empty = the system trust store
+    unsigned facility = 10;    // authpriv
+    std::size_t queue = 10000; // records held while the collector is slow or away
+};
+
+/// The name of a syslog facility code ("authpriv" for 10), for messages.
+std::string_view syslog_facility_name(unsigned facility);
+
 struct gateway_section {
     std::filesystem::path upstream_socket; // from upstream = "unix:///var/run/docker.sock"
     std::string audit_log = "-";           // a path, or "-" for stdout
-    unsigned workers = 0;                  // resolved: never 0 after loading
+    std::optional<audit_syslog_target> audit_syslog; // a copy of the audit trail; absent = off
+    unsigned workers = 0;                            // resolved: never 0 after loading
     std::string log_level = "info";
     duration shutdown_timeout{std::chrono::seconds(15)};
     // Confinement (see gateway/server/confinement.hpp). Started as root, the gateway binds and

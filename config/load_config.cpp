@@ -53,6 +53,25 @@ namespace detail {
 // role_constraints.cpp
 void read_role_constraints(reader& r, toml::table const& role_table, std::string const& path,
                            role_constraints& out);
+// audit_syslog.cpp
+void read_audit_syslog(reader& r, toml::table const& gateway, gateway_section& out);
+
+std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string const& a) {
+    auto const colon = a.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        return std::nullopt;
+    std::string host = a.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    auto const port_text = a.substr(colon + 1);
+    if (port_text.empty() || port_text.size() > 5 ||
+        !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
+        return std::nullopt;
+    auto const port = std::stoul(port_text);
+    if (port > 65535)
+        return std::nullopt;
+    return std::pair{host, static_cast<std::uint16_t>(port)};
+}
 } // namespace detail
 
 namespace {
@@ -74,8 +93,9 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
         return;
     }
     r.only_keys(*t, "gateway",
-                {"upstream", "audit_log", "workers", "log_level", "shutdown_timeout", "user",
-                 "group", "seccomp", "landlock"});
+                {"upstream", "audit_log", "audit_syslog", "audit_syslog_ca",
+                 "audit_syslog_facility", "audit_syslog_queue", "workers", "log_level",
+                 "shutdown_timeout", "user", "group", "seccomp", "landlock"});
     if (auto up = r.string(*t, "gateway", "upstream")) {
         constexpr std::string_view scheme = "unix://";
         if (up->rfind(scheme, 0) != 0 || up->size() <= scheme.size() || (*up)[scheme.size()] != '/')
@@ -98,6 +118,7 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
             cfg.gateway.audit_log =
                 std::filesystem::path(*log).is_relative() ? (r.base() / *log).string() : *log;
     }
+    read_audit_syslog(r, *t, cfg.gateway);
     if (auto w = r.integer(*t, "gateway", "workers", 0, 256))
         cfg.gateway.workers = static_cast<unsigned>(*w);
     if (auto level = r.string(*t, "gateway", "log_level")) {
@@ -127,23 +148,6 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
         cfg.gateway.seccomp = *v;
     if (auto v = r.boolean(*t, "gateway", "landlock"))
         cfg.gateway.landlock = *v;
-}
-
-std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string const& a) {
-    auto const colon = a.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-        return std::nullopt;
-    std::string host = a.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    auto const port_text = a.substr(colon + 1);
-    if (port_text.empty() || port_text.size() > 5 ||
-        !std::all_of(port_text.begin(), port_text.end(), ::isdigit))
-        return std::nullopt;
-    auto const port = std::stoul(port_text);
-    if (port > 65535)
-        return std::nullopt;
-    return std::pair{host, static_cast<std::uint16_t>(port)};
 }
 
 void read_tls(reader& r, toml::table const& t, config& cfg) {

@@ -74,6 +74,9 @@ inline char const* type_name(toml::node const& n) {
     }
 }
 
+/// "host:port" or "[v6]:port" split in two; nullopt when the port is missing or not 0..65535.
+std::optional<std::pair<std::string, std::uint16_t>> split_address(std::string const& a);
+
 // Walks the document, collecting every problem with its key path and line instead of stopping
 // at the first, so one `check-config` run shows all of them.
 class reader {

@@ -52,6 +52,14 @@ int check_config(std::string const& file) {
         std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string()
                   << (cfg->tls->crl ? ", crl " + cfg->tls->crl->string() : std::string(", no CRL"))
                   << ")\n";
+    if (auto const& s = cfg->gateway.audit_syslog)
+        std::cout << "audit syslog: " << s->url << " (facility "
+                  << config::syslog_facility_name(s->facility) << ", queue " << s->queue
+                  << (s->transport == config::audit_syslog_target::kind::tls
+                          ? ", CA " +
+                                (s->ca.empty() ? std::string("system trust store") : s->ca.string())
+                          : std::string())
+                  << ")\n";
     if (cfg->admin)
         std::cout << "admin: http://" << cfg->admin->address << " (/healthz, /metrics)\n";
     std::cout << "workers: " << cfg->gateway.workers

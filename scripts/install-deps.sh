@@ -6,7 +6,7 @@ level=${1:-test}
 
 build_pkgs=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libssh-dev libspdlog-dev libtomlplusplus-dev libcli11-dev libgtest-dev libseccomp-dev openssl)
-test_pkgs=(docker.io busybox-static curl python3 python3-docker python3-paramiko python3-pytest python3-pytest-timeout clang clang-tidy-14 libclang-rt-14-dev procps openssh-client util-linux passwd iproute2 strace systemd debootstrap)
+test_pkgs=(docker.io busybox-static curl python3 python3-docker python3-paramiko python3-pytest python3-pytest-timeout clang clang-tidy-14 libclang-rt-14-dev procps openssh-client util-linux passwd iproute2 strace systemd debootstrap rsyslog rsyslog-gnutls)
 bench_pkgs=(stunnel4 haproxy nginx-light)
 
 want=("${build_pkgs[@]}")

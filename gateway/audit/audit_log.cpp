@@ -45,7 +45,15 @@ void list(std::string& out, char const* name, std::vector<std::string> const* va
     out += ']';
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
+// Registered loggers need unique names; a reload may briefly hold two audit logs.
+std::string next_name() {
+    static std::atomic<unsigned> counter{0};
+    return "audit-" + std::to_string(counter++);
+}
+
+} // namespace
+
+std::string format_time(std::chrono::system_clock::time_point t) {
     auto const secs = std::chrono::system_clock::to_time_t(t);
     auto const ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
@@ -58,19 +66,11 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
-// Registered loggers need unique names; a reload may briefly hold two audit logs.
-std::string next_name() {
-    static std::atomic<unsigned> counter{0};
-    return "audit-" + std::to_string(counter++);
-}
-
-} // namespace
-
 std::string format_record(audit_record const& r) {
     std::string out;
     out.reserve(512);
     out += "{\"time\":\"";
-    out += rfc3339(r.time);
+    out += format_time(r.time);
     out += '"';
     field(out, "conn", r.connection);
     if (r.who != nullptr) {
@@ -123,7 +123,10 @@ audit_log::~audit_log() {
 }
 
 void audit_log::write(audit_record const& r) {
-    logger_->info(format_record(r));
+    auto const line = format_record(r);
+    logger_->info(line);
+    if (copy_)
+        copy_(r, line);
 }
 
 void audit_log::flush() {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct audit_record {
     std::chrono::steady_clock::duration elapsed{};
 };
 
+/// RFC 3339 in UTC with milliseconds: "2024-05-01T12:00:00.123Z".
+std::string format_time(std::chrono::system_clock::time_point t);
+
 /// Formats one record as a single JSON line (without the newline).
 std::string format_record(audit_record const& r);
 
@@ -46,8 +50,14 @@ public:
     void write(audit_record const& r);
     void flush();
 
+    /// Also hands every record, with its JSON line, to `copy` (after the file has it). Set
+    /// before any thread writes; `copy` must not block.
+    using copy_fn = std::function<void(audit_record const&, std::string const& json)>;
+    void copy_to(copy_fn copy) { copy_ = std::move(copy); }
+
 private:
     std::shared_ptr<spdlog::logger> logger_;
+    copy_fn copy_;
 };
 
 } // namespace dockgate::audit

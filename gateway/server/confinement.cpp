@@ -115,6 +115,7 @@ constexpr std::uint64_t make_reg = 1ULL << 8;
 constexpr std::uint64_t truncate = 1ULL << 14;    // ABI 3
 constexpr std::uint64_t net_bind_tcp = 1ULL << 0; // ABI 4
 constexpr std::uint64_t net_connect_tcp = 1ULL << 1;
+constexpr int rule_net_port = 2;
 constexpr std::uint64_t scope_abstract_unix = 1ULL << 0; // ABI 6
 constexpr std::uint64_t scope_signal = 1ULL << 1;
 
@@ -127,6 +128,11 @@ struct ruleset_attr {
 struct __attribute__((packed)) path_beneath_attr {
     std::uint64_t allowed_access;
     std::int32_t parent_fd;
+};
+
+struct net_port_attr {
+    std::uint64_t allowed_access;
+    std::uint64_t port;
 };
 
 constexpr int rule_path_beneath = 1;
@@ -182,6 +188,22 @@ bool grant(int ruleset, fs::path const& path, std::uint64_t rights) {
     return ok;
 }
 
+bool grant_port(int ruleset, std::uint16_t port) {
+    landlock::net_port_attr const rule{landlock::net_connect_tcp, port};
+    bool const ok =
+        ::syscall(SYS_landlock_add_rule, ruleset, landlock::rule_net_port, &rule, 0) == 0;
+    if (!ok)
+        spdlog::warn("Landlock: cannot allow TCP connect to port {}: {}", port, errno_text());
+    return ok;
+}
+
+std::string join_ports(std::vector<std::uint16_t> const& ports) {
+    std::string out;
+    for (auto p : ports)
+        out += (out.empty() ? "" : ", ") + std::to_string(p);
+    return out;
+}
+
 std::string join_paths(std::vector<fs::path> const& paths) {
     std::string out;
     for (auto const& p : paths)
@@ -189,7 +211,7 @@ std::string join_paths(std::vector<fs::path> const& paths) {
     return out.empty() ? "none" : out;
 }
 
-void restrict_files(config::config const& cfg) {
+void restrict_files(file_access_plan const& plan) {
     int const abi = landlock::abi_version();
     if (abi < 1) {
         spdlog::warn("Landlock is not available ({}): file system access is not restricted "
@@ -198,11 +220,11 @@ void restrict_files(config::config const& cfg) {
                      errno_text());
         return;
     }
-    auto const plan = plan_file_access(cfg);
     landlock::ruleset_attr attr{landlock::fs_rights(abi), 0, 0};
     std::size_t size = sizeof attr.handled_access_fs;
     if (abi >= 4) {
-        // The gateway makes no TCP connection and binds nothing after start-up.
+        // The gateway binds nothing after start-up and connects over TCP only to the peers
+        // the plan names (granted below).
         attr.handled_access_net = landlock::net_bind_tcp | landlock::net_connect_tcp;
         size = offsetof(landlock::ruleset_attr, scoped);
     }
@@ -225,6 +247,10 @@ void restrict_files(config::config const& cfg) {
                   trunc);
     for (auto const& d : plan.remove_dirs)
         grant(ruleset, d, landlock::remove_file);
+    if (abi >= 4) {
+        for (auto const port : plan.tcp_connect_ports)
+            grant_port(ruleset, port);
+    }
     if constexpr (sanitized) {
         // LeakSanitizer reads the process's own maps and threads at exit.
         grant(ruleset, "/proc", landlock::read_file | landlock::read_dir);
@@ -238,7 +264,11 @@ void restrict_files(config::config const& cfg) {
     landlock_on = true;
     spdlog::info("Landlock (ABI {}): read {}; write {}; nothing else on the file system{}", abi,
                  join_paths(plan.read_dirs), join_paths(plan.write_dirs),
-                 abi >= 4 ? ", no TCP connect or bind" : "");
+                 abi < 4 ? ""
+                 : plan.tcp_connect_ports.empty()
+                     ? ", no TCP connect or bind"
+                     : ", no TCP bind, TCP connect to port(s) " +
+                           join_ports(plan.tcp_connect_ports) + " only");
 }
 
 // --- seccomp -----------------------------------------------------------------------------------
@@ -301,7 +331,7 @@ struct filter_deleter {
     void operator()(scmp_filter_ctx ctx) const noexcept { seccomp_release(ctx); }
 };
 
-void filter_system_calls() {
+void filter_system_calls(file_access_plan const& plan) {
     std::unique_ptr<void, filter_deleter> ctx(seccomp_init(SCMP_ACT_TRAP));
     if (!ctx)
         throw std::runtime_error("gateway.seccomp: cannot set up a filter");
@@ -332,6 +362,20 @@ void filter_system_calls() {
                                   SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         rc != 0)
         throw fail("socket", rc);
+    // Outbound network peers: IPv4 and IPv6, stream or datagram (the type's flag bits aside).
+    std::size_t inet_rules = 0;
+    if (plan.inet_sockets) {
+        for (scmp_datum_t const family : {AF_INET, AF_INET6}) {
+            for (scmp_datum_t const type : {SOCK_STREAM, SOCK_DGRAM}) {
+                if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                              SCMP_A0(SCMP_CMP_EQ, family),
+                                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type));
+                    rc != 0)
+                    throw fail("socket", rc);
+                ++inet_rules;
+            }
+        }
+    }
     // Descriptors: non-blocking mode and readiness (Asio), terminal checks (spdlog's colours).
     for (unsigned long const request : {FIONBIO, FIONREAD, TCGETS, TIOCGWINSZ}) {
         if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -354,8 +398,9 @@ void filter_system_calls() {
     if (int rc = seccomp_load(ctx.get()); rc != 0)
         throw fail("cannot load the filter", rc);
     spdlog::info("seccomp: {} system calls allowed (clone for threads only, socket for AF_UNIX "
-                 "only); any other stops the gateway",
-                 count + 4); // clone, socket, ioctl and prctl, each with its condition
+                 "{}); any other stops the gateway",
+                 count + 4, // clone, socket, ioctl and prctl, each with its condition
+                 inet_rules != 0 ? "and IPv4/IPv6 stream and datagram sockets" : "only");
 }
 
 // Loads now what the C library would otherwise load on first use, from files Landlock then
@@ -386,6 +431,14 @@ file_access_plan plan_file_access(config::config const& cfg) {
         add_folder_of(plan.write_dirs, cfg.gateway.audit_log);
     if (cfg.unix_socket)
         add_unique(plan.remove_dirs, cfg.unix_socket->path.parent_path());
+    if (auto const& s = cfg.gateway.audit_syslog) {
+        using kind = config::audit_syslog_target::kind;
+        // A pathname unix socket (/dev/log) needs no Landlock right to connect to (the
+        // integration test checks it); UDP has no Landlock rule at all.
+        plan.inet_sockets = s->transport != kind::unix_socket;
+        if (s->transport == kind::tcp || s->transport == kind::tls)
+            plan.tcp_connect_ports.push_back(s->port);
+    }
     for (char const* f : {"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime"}) {
         std::error_code ec;
         if (fs::exists(f, ec))
@@ -456,8 +509,9 @@ void confine(config::config const& cfg) {
         throw std::runtime_error(std::string("cannot turn core dumps off: ") + errno_text());
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw std::runtime_error(std::string("cannot set no_new_privs: ") + errno_text());
+    auto const plan = plan_file_access(cfg);
     if (g.landlock)
-        restrict_files(cfg);
+        restrict_files(plan);
     else
         spdlog::warn("gateway.landlock = false: file system access is not restricted");
     if (!g.seccomp)
@@ -466,7 +520,7 @@ void confine(config::config const& cfg) {
         spdlog::warn("seccomp is off in a sanitizer build (the sanitizers' own reporting needs "
                      "ptrace and processes)");
     else
-        filter_system_calls();
+        filter_system_calls(plan);
 }
 
 std::optional<gid_t> group_id(std::string const& name) {

@@ -5,6 +5,7 @@
 // (seccomp). A parser bug exploited after that reaches the daemon socket, which the gateway
 // needs, and little else.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,12 +16,17 @@
 
 namespace dockgate::server {
 
-/// What Landlock lets the gateway touch, from the config it starts with.
+/// What Landlock and the seccomp filter let the gateway touch, from the config it starts with.
 struct file_access_plan {
     std::vector<std::filesystem::path> read_dirs;   // config, certificates, CRLs, keys
     std::vector<std::filesystem::path> read_files;  // the user and group databases
     std::vector<std::filesystem::path> write_dirs;  // the audit file's folder
     std::vector<std::filesystem::path> remove_dirs; // the unix listener's folder (unlinked at exit)
+    // Outbound network peers (a syslog collector): host names are resolved before confinement,
+    // so no DNS traffic or resolver file is planned. With none, socket() is AF_UNIX only and
+    // Landlock (ABI 4+) denies every TCP connect.
+    bool inet_sockets = false;                    // socket(AF_INET/AF_INET6, stream or datagram)
+    std::vector<std::uint16_t> tcp_connect_ports; // Landlock allows TCP connect to these only
 };
 
 /// The folders (and files) a gateway running with `cfg` reads and writes after start-up: each

@@ -206,6 +206,33 @@ std::string metrics::render(snapshot const& current) const {
            "# TYPE dockgate_reload_failures_total counter\n"
            "dockgate_reload_failures_total " +
            std::to_string(reload_failures_.load()) + "\n";
+    if (current.cfg->gateway.audit_syslog) {
+        auto const value = [](auto const& a) {
+            return std::to_string(a.load()) + "\n";
+        };
+        out += "# HELP dockgate_audit_syslog_dropped_total Audit records not sent to "
+               "gateway.audit_syslog because its queue was full (the audit file has them).\n"
+               "# TYPE dockgate_audit_syslog_dropped_total counter\n"
+               "dockgate_audit_syslog_dropped_total " +
+               value(syslog.dropped);
+        out += "# HELP dockgate_audit_syslog_sent_total Audit records handed to the syslog "
+               "collector's socket.\n"
+               "# TYPE dockgate_audit_syslog_sent_total counter\n"
+               "dockgate_audit_syslog_sent_total " +
+               value(syslog.sent);
+        out += "# HELP dockgate_audit_syslog_truncated_total Datagrams cut to 8192 octets.\n"
+               "# TYPE dockgate_audit_syslog_truncated_total counter\n"
+               "dockgate_audit_syslog_truncated_total " +
+               value(syslog.truncated);
+        out += "# HELP dockgate_audit_syslog_queued Audit records waiting for the collector.\n"
+               "# TYPE dockgate_audit_syslog_queued gauge\n"
+               "dockgate_audit_syslog_queued " +
+               value(syslog.queued);
+        out += "# HELP dockgate_audit_syslog_connected 1 while the collector is connected.\n"
+               "# TYPE dockgate_audit_syslog_connected gauge\n"
+               "dockgate_audit_syslog_connected " +
+               value(syslog.connected);
+    }
     if (current.tls) {
         auto const& m = *current.tls;
         out += "# HELP dockgate_server_certificate_expiry_seconds Seconds until the server "

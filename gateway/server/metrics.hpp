@@ -50,6 +50,15 @@ private:
     std::atomic<std::uint64_t> sum_ns_{0};
 };
 
+/// gateway.audit_syslog's sender: written by its thread (queued also by request threads).
+struct syslog_counters {
+    std::atomic<std::uint64_t> sent{0};      // messages the collector's socket accepted
+    std::atomic<std::uint64_t> dropped{0};   // records that found the queue full
+    std::atomic<std::uint64_t> truncated{0}; // datagrams cut to audit::max_datagram
+    std::atomic<std::int64_t> queued{0};     // records waiting now
+    std::atomic<int> connected{0};           // 1 while the sender holds a connection
+};
+
 class metrics {
 public:
     metrics();
@@ -77,6 +86,8 @@ public:
     void count_reload(bool ok) noexcept {
         (ok ? reloads_ : reload_failures_).fetch_add(1, std::memory_order_relaxed);
     }
+
+    syslog_counters syslog;
 
     /// Prometheus text exposition format; expiry gauges come from the snapshot in force.
     std::string render(snapshot const& current) const;

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gateway/audit/syslog_sender.hpp"
 #include "gateway/server/admin.hpp"
 #include "gateway/server/confinement.hpp"
 #include "gateway/server/file_watcher.hpp"
@@ -39,6 +40,8 @@ namespace {
 constexpr auto revalidation_period = std::chrono::seconds(60);
 // Editors and deploy tools write in bursts; one reload per burst.
 constexpr auto reload_debounce = std::chrono::milliseconds(300);
+// At shutdown, records still queued for gateway.audit_syslog get this long to go out.
+constexpr auto syslog_shutdown_grace = std::chrono::milliseconds(2000);
 
 struct worker {
     asio::io_context io{1};
@@ -58,6 +61,14 @@ public:
         , watcher_(main_io_, reload_debounce, [this] { reload("a watched file changed"); }) {
         services_.audit = &audit_;
         auto const& cfg = *initial->cfg;
+        if (auto const& target = cfg.gateway.audit_syslog) {
+            syslog_ = std::make_unique<audit::syslog_sender>(*target, services_.metrics.syslog);
+            audit_.copy_to([s = syslog_.get()](audit::audit_record const& r,
+                                               std::string const& json) { s->submit(r, json); });
+            spdlog::info("audit records also go to syslog at {} (facility {}, queue {})",
+                         target->url, config::syslog_facility_name(target->facility),
+                         target->queue);
+        }
         if (cfg.tls)
             bind(tls_acceptor_, cfg.tls->host, cfg.tls->port, "listen.tls.address",
                  cfg.tls->address);
@@ -93,6 +104,8 @@ public:
         auto const started = current_.load();
         file_plan_ = plan_file_access(*started->cfg);
         confine(*started->cfg);
+        if (syslog_)
+            syslog_->start();
         for (auto& w : workers_) {
             w->thread = std::thread([&io = w->io] {
                 auto guard = asio::make_work_guard(io);
@@ -147,6 +160,8 @@ public:
                 w->thread.join();
         }
         audit_.flush();
+        if (syslog_)
+            syslog_->stop(syslog_shutdown_grace);
         if (!unix_path_.empty())
             ::unlink(unix_path_.c_str());
         spdlog::info("stopped");
@@ -352,11 +367,18 @@ private:
             return opt ? opt->path.string() + std::to_string(opt->mode) + opt->group
                        : std::string();
         };
+        auto syslog = [](config::gateway_section const& g) {
+            auto const& s = g.audit_syslog;
+            return s ? s->url + '\n' + s->ca.string() + '\n' + std::to_string(s->facility) + '\n' +
+                           std::to_string(s->queue)
+                     : std::string();
+        };
         if (addr(a.tls) != addr(b.tls) || addr(a.admin) != addr(b.admin) ||
             addr(a.ssh) != addr(b.ssh) || path(a.unix_socket) != path(b.unix_socket) ||
-            a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log)
-            spdlog::warn(
-                "reload: listeners, gateway.workers and gateway.audit_log change on restart only");
+            a.gateway.workers != b.gateway.workers || a.gateway.audit_log != b.gateway.audit_log ||
+            syslog(a.gateway) != syslog(b.gateway))
+            spdlog::warn("reload: listeners, gateway.workers, gateway.audit_log and "
+                         "gateway.audit_syslog* change on restart only");
     }
 
     void revalidate_all(std::shared_ptr<snapshot const> const& next) {
@@ -451,6 +473,7 @@ private:
     std::atomic<std::shared_ptr<snapshot const>> current_;
     audit::audit_log audit_;
     services services_;
+    std::unique_ptr<audit::syslog_sender> syslog_; // gateway.audit_syslog, when set
     tcp::acceptor tls_acceptor_{main_io_};
     tcp::acceptor admin_acceptor_{main_io_};
     tcp::acceptor ssh_acceptor_{main_io_};

@@ -165,6 +165,36 @@ INSTANTIATE_TEST_SUITE_P(
                  "gateway.seccomp: expected true or false, got a string"},
         bad_case{"landlock_not_a_boolean", "workers = 0", "workers = 0\nlandlock = 0",
                  "gateway.landlock: expected true or false, got an integer"},
+        bad_case{"syslog_unknown_scheme", "workers = 0",
+                 "workers = 0\naudit_syslog = \"syslog://h:514\"",
+                 "gateway.audit_syslog: \"syslog://h:514\" has no known scheme (write "
+                 "\"unix:///dev/log\""},
+        bad_case{"syslog_missing_port", "workers = 0",
+                 "workers = 0\naudit_syslog = \"tls://logs.example.com\"",
+                 "gateway.audit_syslog: \"tls://logs.example.com\" needs a host and a port "
+                 "(write e.g. \"tls://logs.example.com:6514\")"},
+        bad_case{"syslog_relative_socket", "workers = 0",
+                 "workers = 0\naudit_syslog = \"unix://dev/log\"",
+                 "gateway.audit_syslog: \"unix://dev/log\" does not name an absolute socket path"},
+        bad_case{"syslog_path_after_port", "workers = 0",
+                 "workers = 0\naudit_syslog = \"tcp://h:601/x\"",
+                 "gateway.audit_syslog: \"tcp://h:601/x\": only HOST:PORT may follow the scheme"},
+        bad_case{"syslog_ca_without_tls", "workers = 0",
+                 "workers = 0\naudit_syslog = \"tcp://h:601\"\naudit_syslog_ca = \"ca.pem\"",
+                 "gateway.audit_syslog_ca: only a tls:// collector has a certificate to check"},
+        bad_case{"syslog_ca_missing", "workers = 0",
+                 "workers = 0\naudit_syslog = \"tls://h:6514\"\naudit_syslog_ca = \"none.pem\"",
+                 "gateway.audit_syslog_ca: file not found"},
+        bad_case{"syslog_facility_without_target", "workers = 0",
+                 "workers = 0\naudit_syslog_facility = \"local0\"",
+                 "gateway.audit_syslog_facility: set without gateway.audit_syslog"},
+        bad_case{"syslog_unknown_facility", "workers = 0",
+                 "workers = 0\naudit_syslog = \"unix:///dev/log\"\n"
+                 "audit_syslog_facility = \"kern\"",
+                 "gateway.audit_syslog_facility: unknown facility \"kern\" (use authpriv"},
+        bad_case{"syslog_queue_zero", "workers = 0",
+                 "workers = 0\naudit_syslog = \"unix:///dev/log\"\naudit_syslog_queue = 0",
+                 "gateway.audit_syslog_queue: out of range"},
         bad_case{"ssh_handshakes_out_of_range", "[limits]",
                  "[listen.ssh]\naddress = \"127.0.0.1:2222\"\nhost_key = \"k\"\n"
                  "max_handshakes_per_address = -3\n[limits]",
@@ -235,6 +265,41 @@ TEST_F(load_config_test, missing_config_file_is_a_clear_error) {
     } catch (config_error const& e) {
         EXPECT_NE(std::string(e.what()).find("cannot read the config file"), std::string::npos);
     }
+}
+
+TEST_F(load_config_test, audit_syslog_reads_each_form_and_its_companion_keys) {
+    using kind = audit_syslog_target::kind;
+    auto with = [&](std::string const& extra) {
+        std::string text = base;
+        text.replace(text.find("workers = 0"), 11, "workers = 0\n" + extra);
+        return parse(text).gateway.audit_syslog;
+    };
+    EXPECT_FALSE(parse(base).gateway.audit_syslog);
+    auto s = with("audit_syslog = \"unix:///dev/log\"");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->transport, kind::unix_socket);
+    EXPECT_EQ(s->path, "/dev/log");
+    EXPECT_EQ(s->facility, 10u); // authpriv
+    EXPECT_EQ(s->queue, 10000u);
+    s = with("audit_syslog = \"udp://10.0.0.5:514\"");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->transport, kind::udp);
+    EXPECT_EQ(s->host, "10.0.0.5");
+    EXPECT_EQ(s->port, 514);
+    s = with("audit_syslog = \"tcp://[::1]:601\"\naudit_syslog_facility = \"local3\"");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->transport, kind::tcp);
+    EXPECT_EQ(s->host, "::1");
+    EXPECT_EQ(s->facility, 19u);
+    s = with("audit_syslog = \"tls://logs.example.com:6514\"\naudit_syslog_ca = \"ca.pem\"\n"
+             "audit_syslog_queue = 50");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->transport, kind::tls);
+    EXPECT_EQ(s->host, "logs.example.com");
+    EXPECT_EQ(s->port, 6514);
+    EXPECT_EQ(s->ca, dir_ / "ca.pem");
+    EXPECT_EQ(s->queue, 50u);
+    EXPECT_EQ(syslog_facility_name(s->facility), "authpriv");
 }
 
 TEST_F(load_config_test, relative_audit_log_is_resolved_against_the_config_folder) {

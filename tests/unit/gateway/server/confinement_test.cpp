@@ -51,6 +51,32 @@ TEST(confinement_plan, reads_the_folders_of_every_watched_file_and_writes_only_t
         EXPECT_EQ(f.parent_path(), "/etc") << f;
 }
 
+TEST(confinement_plan, network_peers_only_when_a_collector_is_configured) {
+    auto cfg = sample();
+    auto plan = plan_file_access(cfg);
+    EXPECT_FALSE(plan.inet_sockets);
+    EXPECT_TRUE(plan.tcp_connect_ports.empty());
+    config::audit_syslog_target target;
+    target.transport = config::audit_syslog_target::kind::unix_socket;
+    target.path = "/dev/log";
+    cfg.gateway.audit_syslog = target;
+    plan = plan_file_access(cfg);
+    EXPECT_FALSE(plan.inet_sockets) << "a unix socket needs no IP socket";
+    EXPECT_TRUE(plan.tcp_connect_ports.empty());
+    target.transport = config::audit_syslog_target::kind::udp;
+    target.port = 514;
+    cfg.gateway.audit_syslog = target;
+    plan = plan_file_access(cfg);
+    EXPECT_TRUE(plan.inet_sockets);
+    EXPECT_TRUE(plan.tcp_connect_ports.empty()) << "UDP needs no TCP connect";
+    target.transport = config::audit_syslog_target::kind::tls;
+    target.port = 6514;
+    cfg.gateway.audit_syslog = target;
+    plan = plan_file_access(cfg);
+    EXPECT_TRUE(plan.inet_sockets);
+    EXPECT_EQ(plan.tcp_connect_ports, std::vector<std::uint16_t>{6514});
+}
+
 TEST(confinement_plan, an_audit_log_on_stdout_writes_nowhere) {
     auto cfg = sample();
     cfg.gateway.audit_log = "-";
