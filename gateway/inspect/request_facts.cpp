@@ -211,8 +211,10 @@ void volume_create(facts& f, json_value* body) {
 
 // A name the request gives a local image (tag, commit, import): repo[:tag].
 void local_name(facts& f, std::span<query_param const> query) {
-    auto const repo = query_get(query, "repo").value_or("");
-    f.text("name", repo.empty() ? std::string() : normal_image(repo));
+    auto const repo = std::string(query_get(query, "repo").value_or(""));
+    auto const tag = query_get(query, "tag").value_or("");
+    if (!repo.empty())
+        f.text("name", normal_image(tag.empty() ? repo : repo + ":" + std::string(tag)));
 }
 
 void image_create(facts& f, std::span<query_param const> query) {

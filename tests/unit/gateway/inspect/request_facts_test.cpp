@@ -1,4 +1,5 @@
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include "gateway/inspect/request_facts.hpp"
@@ -71,9 +72,9 @@ TEST(request_facts, exec_volume_and_image_operations) {
     EXPECT_EQ(pull.at("image"), "docker.io/library/ubuntu:22.04");
     auto const import = facts_of("ImageCreate", "", {{"fromSrc", "-"}, {"repo", "me/base"}});
     EXPECT_EQ(import.at("import"), true);
-    EXPECT_EQ(import.at("name"), "docker.io/me/base");
+    EXPECT_EQ(import.at("name"), "docker.io/me/base:latest"); // the tag the daemon gives it
     auto const tag = facts_of("ImageTag", "", {{"repo", "localhost:5000/x"}, {"tag", "1"}});
-    EXPECT_EQ(tag.at("name"), "localhost:5000/x");
+    EXPECT_EQ(tag.at("name"), "localhost:5000/x:1");
 
     EXPECT_EQ(request_facts("ContainerList", {}, ""), "");
     EXPECT_EQ(request_facts("ContainerCreate", {}, "  "), "{}");

@@ -106,7 +106,7 @@ TEST(learn, derives_the_tightest_constraints_of_what_was_observed) {
     ASSERT_EQ(cfg.roles.size(), 1u);
     auto const& c = cfg.roles[0].constraints;
     ASSERT_TRUE(c.containers && c.images && c.volumes);
-    EXPECT_EQ(c.containers->cap_add, std::vector<std::string>{"NET_ADMIN"});
+    EXPECT_EQ(c.containers->cap_add, std::vector<std::string>{"CAP_NET_ADMIN"});
     EXPECT_TRUE(c.containers->run_as_non_root);
     EXPECT_FALSE(c.containers->privileged);
     EXPECT_FALSE(c.containers->host_namespaces);
