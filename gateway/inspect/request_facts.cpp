@@ -14,6 +14,7 @@
 
 #include "config/constraints.hpp"
 #include "gateway/inspect/daemon_rules.hpp"
+#include "gateway/inspect/go_fold.hpp"
 #include "gateway/inspect/image_reference.hpp"
 #include "gateway/inspect/json.hpp"
 #include "gateway/inspect/option_rules.hpp"
@@ -24,8 +25,9 @@ namespace {
 
 class facts {
 public:
-    void text(char const* name, std::string_view value) {
-        if (!value.empty())
+    // With `always`, an empty value is recorded too (a volume's default driver).
+    void text(char const* name, std::string_view value, bool always = false) {
+        if (always || !value.empty())
             out_[name] = cut(value);
     }
     void flag(char const* name, bool value) {
@@ -48,18 +50,27 @@ public:
         list.emplace_back(item);
     }
     std::string str() const { return out_.empty() ? std::string() : boost::json::serialize(out_); }
-    boost::json::object& raw() { return out_; }
 
 private:
+    // Valid UTF-8 without control characters (a query's percent-decoded bytes may be neither),
+    // at most max_fact_bytes, never cut inside a character.
     std::string cut(std::string_view value) {
-        if (value.size() <= max_fact_bytes)
-            return std::string(value);
-        out_["truncated"] = true;
-        // Never end inside a UTF-8 sequence: back up to a lead byte.
-        auto n = max_fact_bytes;
-        while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xc0) == 0x80)
-            --n;
-        return std::string(value.substr(0, n));
+        std::string out;
+        for (std::size_t pos = 0; pos < value.size();) {
+            auto const start = pos;
+            auto const cp = decode_utf8(value, pos);
+            std::string_view piece = "?";
+            if (!cp)
+                ++pos; // one byte that starts no character
+            else if (*cp >= 0x20 && *cp != 0x7f)
+                piece = value.substr(start, pos - start);
+            if (out.size() + piece.size() > max_fact_bytes) {
+                out_["truncated"] = true;
+                break;
+            }
+            out += piece;
+        }
+        return out;
     }
     boost::json::object out_;
 };
@@ -205,7 +216,7 @@ void container_exec(facts& f, json_value* body) {
 }
 
 void volume_create(facts& f, json_value* body) {
-    f.raw()["driver"] = text_of(member(body, "Driver"));
+    f.text("driver", text_of(member(body, "Driver")), true);
     f.flag("driver_opts", non_empty(member(body, "DriverOpts")));
 }
 

@@ -297,6 +297,30 @@ std::string write_role(observed const& o, options const& opt, std::vector<std::s
     return t;
 }
 
+// One line into `line`, at most max_line_bytes of it: the rest of a longer line is read and
+// dropped (`too_long`), so a file without newlines cannot grow memory without bound. False at
+// the end of the input.
+bool read_line(std::istream& in, std::string& line, bool& too_long) {
+    line.clear();
+    too_long = false;
+    auto* buf = in.rdbuf();
+    if (buf == nullptr)
+        return false;
+    bool any = false;
+    for (;;) {
+        auto const c = buf->sbumpc();
+        if (c == std::char_traits<char>::eof())
+            return any;
+        any = true;
+        if (c == '\n')
+            return true;
+        if (line.size() < max_line_bytes)
+            line += static_cast<char>(c);
+        else
+            too_long = true;
+    }
+}
+
 } // namespace
 
 std::vector<std::string> collapse_operations(std::set<std::string> const& used,
@@ -333,12 +357,13 @@ result learn(std::istream& in, options const& opt) {
     result res;
     observed o;
     std::string line;
-    while (std::getline(in, line)) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos)
+    bool too_long = false;
+    while (read_line(in, line, too_long)) {
+        if (!too_long && line.find_first_not_of(" \t\r") == std::string::npos)
             continue;
         ++res.read;
         boost::system::error_code ec;
-        auto v = line.size() > max_line_bytes ? value() : boost::json::parse(line, ec);
+        auto v = too_long ? value() : boost::json::parse(line, ec);
         auto const* rec = !ec && v.is_object() ? &v.as_object() : nullptr;
         auto const decision =
             rec != nullptr ? policy::outcome_from_name(text(*rec, "decision")) : std::nullopt;

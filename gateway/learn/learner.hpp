@@ -6,8 +6,8 @@
 // requests' facts (the audit line's "request" object, see gateway/inspect/request_facts.hpp).
 //
 // Pure apart from the streams it is given; bounded: a line longer than max_line_bytes is
-// counted as malformed, and the learned sets hold at most what the audit lines carry (each
-// line's lists are capped by the gateway).
+// counted as malformed (and never held whole), and the learned sets hold at most what the audit
+// lines carry (each line's lists are capped by the gateway).
 
 #include <cstddef>
 #include <istream>

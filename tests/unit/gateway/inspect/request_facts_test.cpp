@@ -56,6 +56,14 @@ TEST(request_facts, lists_and_strings_are_bounded) {
     EXPECT_LE(f.at("image").as_string().size(), max_fact_bytes);
 }
 
+TEST(request_facts, query_bytes_become_valid_utf8_without_control_characters) {
+    // A percent-decoded query may hold any bytes; the audit line must stay one JSON line.
+    auto const text =
+        request_facts("ImageTag", std::vector<query_param>{{"repo", "a\xff\nb\xc3\xa9"}}, "");
+    auto const f = boost::json::parse(text).as_object();
+    EXPECT_EQ(f.at("name"), "a??b\xc3\xa9");
+}
+
 TEST(request_facts, exec_volume_and_image_operations) {
     auto const exec =
         facts_of("ContainerExec", R"({"User":"root","Privileged":true,"Cmd":["sh"]})");
