@@ -178,9 +178,24 @@ void host_config_facts(facts& f, json_value* hc) {
                           non_empty(member(hc, "DeviceCgroupRules")));
     f.flag("sysctls", non_empty(member(hc, "Sysctls")));
     f.text("runtime", text_of(member(hc, "Runtime")));
-    f.text("log_driver", text_of(member(member(hc, "LogConfig"), "Type")));
+    auto* log_config = member(hc, "LogConfig");
+    auto const log_driver = text_of(member(log_config, "Type"));
+    f.text("log_driver", log_driver);
+    // Whether containers.unconfined is needed besides the names, as the option rules judge it
+    // for a role that lists this driver and the default profiles.
+    config::container_constraints names_only;
+    names_only.log_drivers = {log_driver};
+    std::vector<std::pair<std::string, std::string>> log_options;
+    if (auto* options = member(log_config, "Config"); options != nullptr && options->is_object()) {
+        for (auto const& m : options->members)
+            log_options.emplace_back(m.key, text_of(&m.value));
+    }
+    auto const log_refusal = judge_log_config(log_driver, log_options, names_only);
+    f.flag("unconfined", log_refusal && log_refusal->rule == "containers.unconfined");
     f.flag("cgroup_parent", non_empty(member(hc, "CgroupParent")));
     for (auto const& opt : strings_of(member(hc, "SecurityOpt"))) {
+        auto const refusal = judge_security_opt(opt, names_only);
+        f.flag("unconfined", refusal && refusal->rule == "containers.unconfined");
         // A seccomp profile is a whole JSON document: only whether one was given.
         bool const seccomp = opt.starts_with("seccomp=") || opt.starts_with("seccomp:");
         auto const value = seccomp ? std::string_view(opt).substr(8) : std::string_view();

@@ -118,7 +118,7 @@ void container_facts(observed& o, object const& f, bool create) {
     o.sysctls = o.sysctls || flag(f, "sysctls");
     o.cgroup_parent = o.cgroup_parent || flag(f, "cgroup_parent");
     o.privileged_ports = o.privileged_ports || flag(f, "privileged_ports");
-    o.unconfined = o.unconfined || flag(f, "unconfined_paths");
+    o.unconfined = o.unconfined || flag(f, "unconfined_paths") || flag(f, "unconfined");
     if (auto const r = text(f, "runtime"); !r.empty())
         o.runtimes.insert(r);
     if (auto const d = text(f, "log_driver"); !d.empty())

@@ -39,6 +39,7 @@ TEST(request_facts, a_container_create_as_the_rules_read_it) {
     EXPECT_EQ(f.at("runtime"), "runc");
     EXPECT_EQ(f.at("devices"), true);
     EXPECT_EQ(f.at("security_opt"), (boost::json::array{"seccomp=<profile>", "no-new-privileges"}));
+    EXPECT_EQ(f.at("unconfined"), true); // syslog may send the output over the network
     EXPECT_FALSE(f.contains("cgroup_parent"));
     EXPECT_FALSE(f.contains("sysctls"));
     // Never a secret: environment values are not part of the facts.
@@ -62,6 +63,16 @@ TEST(request_facts, query_bytes_become_valid_utf8_without_control_characters) {
         request_facts("ImageTag", std::vector<query_param>{{"repo", "a\xff\nb\xc3\xa9"}}, "");
     auto const f = boost::json::parse(text).as_object();
     EXPECT_EQ(f.at("name"), "a??b\xc3\xa9");
+}
+
+TEST(request_facts, what_needs_containers_unconfined_is_flagged) {
+    auto const log = facts_of("ContainerCreate", R"({"HostConfig":{"LogConfig":{"Type":"gelf",
+        "Config":{"gelf-address":"udp://10.0.0.1:12201"}}}})");
+    EXPECT_EQ(log.at("log_driver"), "gelf");
+    EXPECT_EQ(log.at("unconfined"), true);
+    auto const opt =
+        facts_of("ContainerCreate", R"({"HostConfig":{"SecurityOpt":["seccomp=unconfined"]}})");
+    EXPECT_EQ(opt.at("unconfined"), true);
 }
 
 TEST(request_facts, exec_volume_and_image_operations) {
