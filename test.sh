@@ -23,7 +23,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
     ctest --test-dir build-asan -L unit --no-tests=error --output-on-failure -j"$jobs" | tail -n 3
 
 # --- fuzz targets: each for fuzz_seconds; a finding fails with its input and the log kept ---
-fuzz_targets=(canonical_target head_check body_inspector image_reference config x509_identity ssh_keys)
+fuzz_targets=(canonical_target head_check body_inspector image_reference config x509_identity ssh_keys request_facts)
 echo "== fuzz targets (${fuzz_seconds}s each)"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOCKGATE_FUZZ=ON \
     -DDOCKGATE_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ >/dev/null

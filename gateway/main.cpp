@@ -12,6 +12,7 @@
 #include "common/logging.hpp"
 #include "config/config.hpp"
 #include "gateway/explain.hpp"
+#include "gateway/learn/learner.hpp"
 #include "gateway/server/confinement.hpp"
 #include "gateway/server/daemon_lookup.hpp"
 #include "gateway/server/server.hpp"
@@ -91,6 +92,29 @@ int check_config(std::string const& file) {
     return 0;
 }
 
+// `dockgate learn`: the role on stdout, what it may not cover on stderr.
+int learn_role(std::string const& file, learn::options opt) {
+    opt.source = file;
+    std::ifstream in;
+    if (file != "-") {
+        in.open(file);
+        if (!in) {
+            std::cerr << "learn: cannot read " << file << '\n';
+            return 1;
+        }
+    }
+    try {
+        auto const res = learn::learn(file == "-" ? std::cin : in, opt);
+        for (auto const& w : res.warnings)
+            std::cerr << "learn: warning: " << w << '\n';
+        std::cout << res.toml;
+        return 0;
+    } catch (std::invalid_argument const& e) {
+        std::cerr << "learn: " << e.what() << '\n';
+        return 2;
+    }
+}
+
 int run_command(int argc, char** argv) {
     CLI::App app{"dockgate: a hardened mutual-TLS gateway in front of the Docker daemon",
                  "dockgate"};
@@ -140,6 +164,18 @@ int run_command(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     explain_cmd->add_flag("--json", ereq.json, "Print the decision as one JSON object");
 
+    auto* learn_cmd = app.add_subcommand(
+        "learn", "Propose a least-privilege role from audit lines (print it as TOML)");
+    std::string learn_file;
+    learn::options lopt;
+    learn_cmd->add_option("file", learn_file, "The audit log (JSON lines); - for stdin")
+        ->required();
+    auto* learn_user =
+        learn_cmd->add_option("--user", lopt.user, "Learn from this user's requests");
+    learn_cmd->add_option("--group", lopt.group, "Learn from the requests of this group's members")
+        ->excludes(learn_user);
+    learn_cmd->add_option("--name", lopt.role, "The proposed role's name (default: learned)");
+
     try {
         app.parse(argc, argv);
     } catch (CLI::ParseError const& e) {
@@ -148,6 +184,8 @@ int run_command(int argc, char** argv) {
 
     if (*check)
         return check_config(check_file);
+    if (*learn_cmd)
+        return learn_role(learn_file, lopt);
     if (*explain_cmd) {
         auto snap = load_checked(explain_config);
         if (!snap)

@@ -8,6 +8,7 @@
 
 #include "gateway/admission/state.hpp"
 #include "gateway/inspect/go_query.hpp"
+#include "gateway/inspect/request_facts.hpp"
 
 namespace dockgate::admission {
 
@@ -80,6 +81,11 @@ admission::state::state(std::shared_ptr<server::snapshot const> snap_in,
         return;
     }
     admitting = snap->policy.admitting_roles(roles, operation);
+    auditing = lists.result == outcome::would_deny ||
+               std::any_of(admitting.begin(), admitting.end(),
+                           [](auto const* r) { return r->mode == config::role_mode::audit; });
+    if (auditing && inspect::handling_for(operation) == inspect::body_handling::buffer_json)
+        wants_body = true;
     if (lists.result == outcome::would_deny || admitting.empty())
         return;
     bool const owned_only = std::all_of(admitting.begin(), admitting.end(),
@@ -134,6 +140,15 @@ verdict admission::state::forwarded() const {
     }
     if (body_read)
         v.forward_body = body_out ? *body_out : body;
+    auto const handling = inspect::handling_for(operation);
+    if (body_read || (handling == inspect::body_handling::query_only &&
+                      (auditing || std::any_of(admitting.begin(), admitting.end(),
+                                               [](auto const* r) { return constrains(*r); })))) {
+        auto query = inspect::parse_go_query(target->query);
+        if (auto const* params = std::get_if<std::vector<inspect::query_param>>(&query))
+            v.request_facts = inspect::request_facts(
+                operation, *params, v.forward_body ? std::string_view(*v.forward_body) : "");
+    }
     return v;
 }
 

@@ -73,6 +73,9 @@ struct verdict {
     std::string role;      // the role that decided ("" when none did)
     std::string rule;      // the config key that decided: "roles.dev.containers.privileged"
     std::string reason;    // refusals and would-deny: the short reason for the audit line
+    // Forwarded requests whose body or query was judged: what they asked of the host, as the
+    // audit line's "request" object (inspect/request_facts.hpp); "" when nothing is recorded.
+    std::string request_facts;
     // The canonical target, rewritten where the decision pinned an object to its full id; the
     // raw target, cut to 256 bytes, when it could not be canonicalised.
     std::string target;

@@ -53,6 +53,9 @@ struct admission::state {
     std::vector<config::role const*> admitting; // roles whose lists admit the operation
     std::optional<verdict> early;               // decided by the head alone
     bool wants_body = false;
+    // A role in audit mode is involved: judged bodies are read for the audit line's facts even
+    // when no role constrains them (an allow-all audit role is how an admin onboards).
+    bool auditing = false;
     std::uint64_t body_bytes = 0; // the most of it read: limits.body_bytes or the build one
 
     // The body, when read; `body_out` replaces it when a step rewrote it.

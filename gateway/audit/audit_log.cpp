@@ -89,6 +89,10 @@ std::string format_record(audit_record const& r) {
     field(out, "rule", r.rule);
     if (!r.reason.empty())
         field(out, "reason", r.reason);
+    if (!r.request.empty()) {
+        out += ",\"request\":";
+        out += r.request;
+    }
     field(out, "status", static_cast<std::uint64_t>(r.status));
     field(out, "bytes_in", r.bytes_in);
     field(out, "bytes_out", r.bytes_out);

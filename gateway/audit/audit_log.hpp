@@ -29,6 +29,9 @@ struct audit_record {
     std::string_view role;
     std::string_view rule;
     std::string_view reason;
+    // What a judged request asked of the host: one compact JSON object
+    // (gateway/inspect/request_facts.hpp), written as is; "" leaves the field out.
+    std::string_view request;
     unsigned status = 0;
     std::uint64_t bytes_in = 0;  // request bytes from the client (head and body)
     std::uint64_t bytes_out = 0; // response bytes to the client (head and body)

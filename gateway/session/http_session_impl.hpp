@@ -58,6 +58,7 @@ struct http_session<Stream>::exchange {
     // request that never got that far (a malformed head) or failed on the way (the daemon).
     policy::outcome result = policy::outcome::deny;
     std::string role, rule, reason;
+    std::string request_facts; // the audit line's "request" object, "" when none
     unsigned status = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
@@ -353,6 +354,7 @@ asio::awaitable<bool> http_session<Stream>::serve_one(bool first) {
     x->role = verdict.role;
     x->rule = verdict.rule;
     x->reason = verdict.reason;
+    x->request_facts = verdict.request_facts;
     x->path = verdict.target;
     if (verdict.reply_body)
         co_return co_await reply_locally(*x, *verdict.reply_body);
@@ -920,6 +922,7 @@ void http_session<Stream>::audit(exchange const& x) {
     r.rule = x.rule;
     if (x.result != policy::outcome::allow)
         r.reason = x.reason;
+    r.request = x.request_facts;
     r.status = x.status;
     r.bytes_in = x.bytes_in;
     r.bytes_out = x.bytes_out;

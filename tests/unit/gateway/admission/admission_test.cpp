@@ -116,6 +116,36 @@ mode = "audit"
     EXPECT_FALSE(out.result.reason.empty());
 }
 
+TEST(admission_head, an_audit_mode_role_reads_judged_bodies_for_the_audit_line) {
+    // An allow-all role in audit mode: the onboarding set-up that `dockgate learn` reads.
+    auto const snap = test::snapshot_of(R"(
+[roles.trial]
+subjects = ["user:alice"]
+allow = ["*"]
+mode = "audit"
+)");
+    request r;
+    r.target = "/v1.41/containers/create";
+    r.body = R"({"Image":"alpine","HostConfig":{"CapAdd":["NET_ADMIN"],"Binds":["/srv/x:/x"]}})";
+    auto const out = test::run(snap, daemon(), r);
+    ASSERT_TRUE(out.body_limit);
+    EXPECT_EQ(out.result.result, outcome::allow);
+    EXPECT_EQ(out.result.forward_body, r.body);
+    EXPECT_NE(out.result.request_facts.find(R"("cap_add":["CAP_NET_ADMIN"])"), std::string::npos)
+        << out.result.request_facts;
+    EXPECT_NE(out.result.request_facts.find(R"("bind_sources":["/srv/x"])"), std::string::npos);
+
+    // Enforce mode without constraints streams the body and records nothing.
+    auto const plain = test::snapshot_of(R"(
+[roles.open]
+subjects = ["user:alice"]
+allow = ["*"]
+)");
+    auto const streamed = test::run(plain, daemon(), r);
+    EXPECT_FALSE(streamed.body_limit);
+    EXPECT_TRUE(streamed.result.request_facts.empty());
+}
+
 TEST(admission_head, a_form_body_is_refused_on_every_operation) {
     auto const snap = test::snapshot_of(developer);
     request r;

@@ -44,6 +44,10 @@ TEST(format_record, is_one_json_object_with_every_field) {
     EXPECT_DOUBLE_EQ(v.at("duration_ms").as_double(), 1.234);
     EXPECT_EQ(v.at("transport").as_string(), "tls");
     EXPECT_EQ(v.at("peer").as_string(), "127.0.0.1:5000");
+    EXPECT_FALSE(v.contains("request"));
+    r.request = R"({"image":"docker.io/library/alpine","cap_add":["CAP_NET_ADMIN"]})";
+    auto const with = boost::json::parse(format_record(r)).as_object();
+    EXPECT_EQ(with.at("request").at("cap_add").as_array().at(0).as_string(), "CAP_NET_ADMIN");
 }
 
 } // namespace
