@@ -52,6 +52,14 @@ int check_config(std::string const& file) {
         std::cout << "listener: tls " << cfg->tls->address << " (ca " << cfg->tls->ca.string()
                   << (cfg->tls->crl ? ", crl " + cfg->tls->crl->string() : std::string(", no CRL"))
                   << ")\n";
+    if (cfg->tls && !cfg->tls->crl_urls.empty()) {
+        auto const& t = *cfg->tls;
+        std::cout << "crl_urls: refresh " << format_duration(t.crl_refresh) << ", timeout "
+                  << format_duration(t.crl_timeout) << ", stale "
+                  << (t.crl_stale == config::crl_stale_policy::allow ? "allow" : "refuse") << '\n';
+        for (auto const& u : t.crl_urls)
+            std::cout << "  " << u.url << '\n';
+    }
     if (cfg->admin)
         std::cout << "admin: http://" << cfg->admin->address << " (/healthz, /metrics)\n";
     std::cout << "workers: " << cfg->gateway.workers

@@ -138,7 +138,13 @@ struct __attribute__((packed)) path_beneath_attr {
     std::int32_t parent_fd;
 };
 
+struct net_port_attr {
+    std::uint64_t allowed_access;
+    std::uint64_t port;
+};
+
 constexpr int rule_path_beneath = 1;
+constexpr int rule_net_port = 2;
 constexpr unsigned create_ruleset_version = 1U << 0;
 
 // Every file system right the kernel's ABI version knows: what is not granted below is denied.
@@ -198,7 +204,14 @@ std::string join_paths(std::vector<fs::path> const& paths) {
     return out.empty() ? "none" : out;
 }
 
-void restrict_files(config::config const& cfg) {
+std::string join_ports(std::vector<std::uint16_t> const& ports) {
+    std::string out;
+    for (auto const p : ports)
+        out += (out.empty() ? "" : ", ") + std::to_string(p);
+    return out;
+}
+
+void restrict_files(file_access_plan const& plan) {
     int const abi = landlock::abi_version();
     if (abi < 1) {
         spdlog::warn("Landlock is not available ({}): file system access is not restricted "
@@ -207,11 +220,11 @@ void restrict_files(config::config const& cfg) {
                      errno_text());
         return;
     }
-    auto const plan = plan_file_access(cfg);
     landlock::ruleset_attr attr{landlock::fs_rights(abi), 0, 0};
     std::size_t size = sizeof attr.handled_access_fs;
     if (abi >= 4) {
-        // The gateway makes no TCP connection and binds nothing after start-up.
+        // The gateway binds nothing after start-up, and connects over TCP only to the ports
+        // of the plan (granted below).
         attr.handled_access_net = landlock::net_bind_tcp | landlock::net_connect_tcp;
         size = offsetof(landlock::ruleset_attr, scoped);
     }
@@ -234,6 +247,14 @@ void restrict_files(config::config const& cfg) {
                   trunc);
     for (auto const& d : plan.remove_dirs)
         grant(ruleset, d, landlock::remove_file);
+    if (abi >= 4) {
+        for (auto const port : plan.tcp_connect_ports) {
+            landlock::net_port_attr const rule{landlock::net_connect_tcp, port};
+            if (::syscall(SYS_landlock_add_rule, ruleset, landlock::rule_net_port, &rule, 0) != 0)
+                spdlog::warn("Landlock: cannot allow TCP connect to port {}: {}", port,
+                             errno_text());
+        }
+    }
     if constexpr (sanitized) {
         // LeakSanitizer reads the process's own maps and threads at exit.
         grant(ruleset, "/proc", landlock::read_file | landlock::read_dir);
@@ -247,7 +268,11 @@ void restrict_files(config::config const& cfg) {
     landlock_on = true;
     spdlog::info("Landlock (ABI {}): read {}; write {}; nothing else on the file system{}", abi,
                  join_paths(plan.read_dirs), join_paths(plan.write_dirs),
-                 abi >= 4 ? ", no TCP connect or bind" : "");
+                 abi < 4 ? ""
+                 : plan.tcp_connect_ports.empty()
+                     ? ", no TCP connect or bind"
+                     : ", no TCP bind, TCP connect to port " + join_ports(plan.tcp_connect_ports) +
+                           " only");
 }
 
 // --- seccomp -----------------------------------------------------------------------------------
@@ -310,7 +335,7 @@ struct filter_deleter {
     void operator()(scmp_filter_ctx ctx) const noexcept { seccomp_release(ctx); }
 };
 
-void filter_system_calls() {
+void filter_system_calls(file_access_plan const& plan) {
     std::unique_ptr<void, filter_deleter> ctx(seccomp_init(SCMP_ACT_TRAP));
     if (!ctx)
         throw std::runtime_error("gateway.seccomp: cannot set up a filter");
@@ -341,6 +366,16 @@ void filter_system_calls() {
                                   SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         rc != 0)
         throw fail("socket", rc);
+    // TCP clients (listen.tls.crl_urls): stream sockets of both families, any flags.
+    if (plan.inet_sockets) {
+        for (int const family : {AF_INET, AF_INET6}) {
+            if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                          SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family)),
+                                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+                rc != 0)
+                throw fail("socket", rc);
+        }
+    }
     // Descriptors: non-blocking mode and readiness (Asio), terminal checks (spdlog's colours).
     for (unsigned long const request : {FIONBIO, FIONREAD, TCGETS, TIOCGWINSZ}) {
         if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -362,9 +397,10 @@ void filter_system_calls() {
         throw std::runtime_error("gateway.seccomp: cannot handle SIGSYS: " + errno_text());
     if (int rc = seccomp_load(ctx.get()); rc != 0)
         throw fail("cannot load the filter", rc);
-    spdlog::info("seccomp: {} system calls allowed (clone for threads only, socket for AF_UNIX "
+    spdlog::info("seccomp: {} system calls allowed (clone for threads only, socket for AF_UNIX{} "
                  "only); any other stops the gateway",
-                 count + 4); // clone, socket, ioctl and prctl, each with its condition
+                 count + 4, // clone, socket, ioctl and prctl, each with its condition
+                 plan.inet_sockets ? " and TCP" : "");
 }
 
 // Loads now what the C library would otherwise load on first use, from files Landlock then
@@ -395,6 +431,12 @@ file_access_plan plan_file_access(config::config const& cfg) {
         add_folder_of(plan.write_dirs, cfg.gateway.audit_log);
     if (cfg.unix_socket)
         add_unique(plan.remove_dirs, cfg.unix_socket->path.parent_path());
+    if (cfg.tls)
+        for (auto const& u : cfg.tls->crl_urls)
+            if (std::find(plan.tcp_connect_ports.begin(), plan.tcp_connect_ports.end(), u.port) ==
+                plan.tcp_connect_ports.end())
+                plan.tcp_connect_ports.push_back(u.port);
+    plan.inet_sockets = !plan.tcp_connect_ports.empty();
     for (char const* f : {"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime"}) {
         std::error_code ec;
         if (fs::exists(f, ec))
@@ -465,8 +507,9 @@ void confine(config::config const& cfg) {
         throw std::runtime_error(std::string("cannot turn core dumps off: ") + errno_text());
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw std::runtime_error(std::string("cannot set no_new_privs: ") + errno_text());
+    auto const plan = plan_file_access(cfg);
     if (g.landlock)
-        restrict_files(cfg);
+        restrict_files(plan);
     else
         spdlog::warn("gateway.landlock = false: file system access is not restricted");
     if (!g.seccomp)
@@ -475,7 +518,7 @@ void confine(config::config const& cfg) {
         spdlog::warn("seccomp is off in a sanitizer build (the sanitizers' own reporting needs "
                      "ptrace and processes)");
     else
-        filter_system_calls();
+        filter_system_calls(plan);
 }
 
 bool landlock_active() noexcept {

@@ -5,6 +5,7 @@
 // (seccomp). A parser bug exploited after that reaches the daemon socket, which the gateway
 // needs, and little else.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,12 +14,16 @@
 
 namespace dockgate::server {
 
-/// What Landlock lets the gateway touch, from the config it starts with.
+/// What Landlock and seccomp let the gateway touch, from the config it starts with.
 struct file_access_plan {
     std::vector<std::filesystem::path> read_dirs;   // config, certificates, CRLs, keys
     std::vector<std::filesystem::path> read_files;  // the user and group databases
     std::vector<std::filesystem::path> write_dirs;  // the audit file's folder
     std::vector<std::filesystem::path> remove_dirs; // the unix listener's folder (unlinked at exit)
+    // Outbound TCP after start-up (listen.tls.crl_urls): Landlock (ABI 4 and later) allows
+    // connect to exactly these ports, and seccomp allows TCP sockets when inet_sockets is set.
+    std::vector<std::uint16_t> tcp_connect_ports;
+    bool inet_sockets = false;
 };
 
 /// The folders (and files) a gateway running with `cfg` reads and writes after start-up: each
