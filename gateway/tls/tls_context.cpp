@@ -233,10 +233,11 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     if (tls.crl)
         load_crls(*material, *tls.crl);
     for (auto const& f : fetched) {
-        // Checked when fetched; checked again against the CA bundle this snapshot trusts.
-        if (auto const why = crl_issuer_problem(*material, f.crl.get()))
-            throw std::runtime_error("listen.tls.crl_urls: the CRL from " + f.url + ": " + *why);
-        add_crl(*material, f.crl.get(), "listen.tls.crl_urls: " + f.url);
+        // Checked when fetched, and again against the CA bundle of this snapshot: the CRL of a
+        // CA that left the bundle (retire-ca) has nothing left to say and is skipped (the
+        // fetcher logs its failures until the URL is removed).
+        if (!crl_issuer_problem(*material, f.crl.get()))
+            add_crl(*material, f.crl.get(), "listen.tls.crl_urls: " + f.url);
     }
     if (tls.crl || !tls.crl_urls.empty()) {
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);

@@ -33,8 +33,9 @@ TEST(next_fetch_delay, a_stale_crl_is_retried_soon_but_not_in_a_loop) {
     EXPECT_EQ(next_fetch_delay(10min, now, now - 1h), 30s);
     EXPECT_EQ(next_fetch_delay(5s, now, now - 1h), 5s);
     EXPECT_EQ(next_fetch_delay(10min, now, now), 30s);
+    EXPECT_EQ(next_fetch_delay(10min, now, now + 1ms), 1001ms);
     // Never below the floor, whatever the clock says.
-    EXPECT_EQ(next_fetch_delay(10min, now, now + 1ms), 1s);
+    EXPECT_EQ(next_fetch_delay(10min, now, now - 1h, 45s), 45s);
     EXPECT_EQ(next_fetch_delay(10min, now, now + 200ms, 2s), 2s);
 }
 
@@ -137,7 +138,7 @@ TEST(crl_next_update, is_read_from_the_crl) {
 }
 
 TEST(parse_crls, refuses_what_is_not_a_crl) {
-    for (std::string const body :
+    for (std::string const& body :
          {std::string(), std::string("<html>404</html>"), std::string("\x30\x03\x02\x01\x01", 5),
           std::string("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 "
                       "CRL-----\n")}) {
