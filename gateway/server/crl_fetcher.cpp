@@ -204,6 +204,8 @@ std::string crl_fetcher::accept(source& s, std::string const& body, snapshot con
     for (auto const& c : crls)
         if (auto const why = tls::crl_issuer_problem(*current.tls, c.get()))
             return "the CRL is not used: " + *why;
+    if (auto const why = tls::crl_rollback_problem(s.crls, crls))
+        return "the CRL is not used: " + *why;
     auto der = to_der(crls);
     metrics_.crl_fetched(s.url.url, std::chrono::system_clock::now());
     changed = der != s.der;

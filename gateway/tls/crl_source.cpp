@@ -79,6 +79,24 @@ std::optional<std::chrono::system_clock::time_point> crl_next_update(X509_CRL co
     return std::nullopt;
 }
 
+std::optional<std::string> crl_rollback_problem(std::vector<crl_ptr> const& held,
+                                                std::vector<crl_ptr> const& next) {
+    for (auto const& n : next) {
+        for (auto const& h : held) {
+            if (X509_NAME_cmp(X509_CRL_get_issuer(n.get()), X509_CRL_get_issuer(h.get())) != 0)
+                continue;
+            int day = 0;
+            int sec = 0;
+            if (ASN1_TIME_diff(&day, &sec, X509_CRL_get0_lastUpdate(h.get()),
+                               X509_CRL_get0_lastUpdate(n.get())) == 1 &&
+                (day < 0 || sec < 0))
+                return "it is older than the CRL of " + crl_issuer(n.get()) +
+                       " in hand (an earlier thisUpdate: a replayed CRL or a stale mirror)";
+        }
+    }
+    return std::nullopt;
+}
+
 std::string crl_issuer(X509_CRL const* crl) {
     return name_line(X509_CRL_get_issuer(crl));
 }

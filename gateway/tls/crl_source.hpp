@@ -31,6 +31,12 @@ std::optional<std::string> crl_issuer_problem(tls_material const& material, X509
 /// The CRL's nextUpdate, when it has one.
 std::optional<std::chrono::system_clock::time_point> crl_next_update(X509_CRL const* crl);
 
+/// Why `next` may not replace `held` (the CRLs in hand from the same URL): a CRL of the same
+/// issuer with an earlier thisUpdate is a replay or a stale mirror, and taking it would bring
+/// back revoked certificates. nullopt when it may.
+std::optional<std::string> crl_rollback_problem(std::vector<crl_ptr> const& held,
+                                                std::vector<crl_ptr> const& next);
+
 /// The CRL's issuer, one line ("CN=dockgate CA,O=example").
 std::string crl_issuer(X509_CRL const* crl);
 

@@ -4,8 +4,9 @@
 # The gateway runs confined (Landlock and seccomp on, the defaults). No restart between steps:
 #  - a client revoked and published is cut off within the refresh interval: their open
 #    `docker events` stream ends and a new handshake is refused; another user carries on;
-#  - a 404, a body that is not a CRL, and a CRL signed by another CA are each refused: the last
-#    good CRL stays in force (the revoked user stays revoked) and the failure metric moves;
+#  - a 404, a body that is not a CRL, a CRL signed by another CA and the CRL from before the
+#    revocation (a replay) are each refused: the last good CRL stays in force (the revoked user
+#    stays revoked) and the failure metric moves;
 #  - a URL with no CRL at start: the gateway does not start;
 #  - a CRL past its nextUpdate with no fresh one: crl_stale = "refuse" refuses every client of
 #    that CA, crl_stale = "allow" lets them in with a warning.
@@ -147,6 +148,8 @@ ok "both users hold a live docker events stream"
 
 # --- revoke alice and publish: cut off within the refresh interval
 revoked0="$(metric 'dockgate_handshake_failures_total{reason="revoked"}')"
+cp "$PUB/ca-1.crl" "$WORK/ca-1.crl.before-revocation"
+sleep 1 # the next CRL's thisUpdate is a later second
 assert_success "revoke alice" -- signed revoke alice --reason keyCompromise
 mark_log
 assert_success "publish the new CRL" -- signed crl --publish "$PUB"
@@ -197,6 +200,10 @@ assert_success "the other CA publishes" -- \
 mark_log
 serve "$WORK/other-pub/ca-1.crl"
 bad_answer "a CRL of another CA with the same name" "signature does not verify"
+
+mark_log
+serve "$WORK/ca-1.crl.before-revocation"
+bad_answer "the CRL from before the revocation, replayed" "older than the CRL of CN=CRL URL IT CA in hand"
 
 serve "$WORK/ca-1.crl.good"
 sleep 2

@@ -55,12 +55,12 @@ struct test_ca {
         X509_set_pubkey(cert.get(), key.get());
         X509_sign(cert.get(), key.get(), EVP_sha256());
     }
-    std::string crl_der(long next_update_seconds) const {
+    std::string crl_der(long next_update_seconds, long this_update_seconds = 0) const {
         std::unique_ptr<X509_CRL, decltype(&X509_CRL_free)> crl(X509_CRL_new(), X509_CRL_free);
         X509_CRL_set_version(crl.get(), 1);
         X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert.get()));
-        std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> last(X509_gmtime_adj(nullptr, 0),
-                                                                   ASN1_TIME_free);
+        std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> last(
+            X509_gmtime_adj(nullptr, this_update_seconds), ASN1_TIME_free);
         std::unique_ptr<ASN1_TIME, decltype(&ASN1_TIME_free)> next(
             X509_gmtime_adj(nullptr, next_update_seconds), ASN1_TIME_free);
         X509_CRL_set1_lastUpdate(crl.get(), last.get());
@@ -125,6 +125,22 @@ TEST(crl_issuer_problem, only_a_crl_signed_by_a_trusted_ca_is_used) {
     ASSERT_TRUE(stranger);
     EXPECT_NE(stranger->find("CN=Other CA is not a CA in listen.tls.ca"), std::string::npos)
         << *stranger;
+}
+
+TEST(crl_rollback_problem, an_older_crl_of_the_same_issuer_does_not_replace_a_newer_one) {
+    test_ca const ca("IT CA");
+    test_ca const other("Other CA");
+    auto crls = [](std::string const& der) {
+        return std::get<std::vector<crl_ptr>>(parse_crls(der));
+    };
+    auto const held = crls(ca.crl_der(3600, -60));
+    EXPECT_EQ(crl_rollback_problem(held, crls(ca.crl_der(3600))), std::nullopt);
+    EXPECT_EQ(crl_rollback_problem(held, crls(ca.crl_der(3600, -60))), std::nullopt);
+    EXPECT_EQ(crl_rollback_problem({}, crls(ca.crl_der(3600, -7200))), std::nullopt);
+    EXPECT_EQ(crl_rollback_problem(held, crls(other.crl_der(3600, -7200))), std::nullopt);
+    auto const older = crl_rollback_problem(held, crls(ca.crl_der(3600, -120)));
+    ASSERT_TRUE(older);
+    EXPECT_NE(older->find("older than the CRL of CN=IT CA in hand"), std::string::npos) << *older;
 }
 
 TEST(crl_next_update, is_read_from_the_crl) {
