@@ -94,7 +94,6 @@ crl_fetcher::crl_fetcher(asio::io_context& io, metrics& m, current_fn current,
 void crl_fetcher::fetch_at_start(config::tls_listener const& tls, snapshot const& start) {
     refresh_ = tls.crl_refresh;
     timeout_ = tls.crl_timeout;
-    allow_stale_ = tls.crl_stale == config::crl_stale_policy::allow;
     asio::io_context local;
     tcp::resolver resolver(local);
     for (std::size_t i = 0; i < tls.crl_urls.size(); ++i) {
@@ -223,13 +222,16 @@ void crl_fetcher::report_staleness(source& s) {
         if (auto const next = tls::crl_next_update(c.get()); next && *next < now)
             stale = true;
     metrics_.crl_stale(s.url.url, stale);
+    auto const current = current_();
+    bool const allow_stale =
+        current->cfg->tls && current->cfg->tls->crl_stale == config::crl_stale_policy::allow;
     if (stale && !s.stale_reported)
-        spdlog::log(allow_stale_ ? spdlog::level::warn : spdlog::level::err,
+        spdlog::log(allow_stale ? spdlog::level::warn : spdlog::level::err,
                     "the CRL from {} ({}) is past its nextUpdate and no fresh one came: {}",
                     s.url.url, tls::crl_issuer(s.crls.front().get()),
-                    allow_stale_ ? "still in use (listen.tls.crl_stale = \"allow\")"
-                                 : "client certificates of that CA are refused "
-                                   "(listen.tls.crl_stale = \"refuse\")");
+                    allow_stale ? "still in use (listen.tls.crl_stale = \"allow\")"
+                                : "client certificates of that CA are refused "
+                                  "(listen.tls.crl_stale = \"refuse\")");
     else if (!stale && s.stale_reported)
         spdlog::info("the CRL from {} is current again", s.url.url);
     s.stale_reported = stale;

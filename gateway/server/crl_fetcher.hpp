@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,7 +65,6 @@ private:
     std::vector<std::unique_ptr<source>> sources_;
     duration refresh_{};
     duration timeout_{};
-    bool allow_stale_ = false;
     bool stopped_ = false;
 };
 

@@ -382,8 +382,7 @@ private:
     }
 
     static std::string crl_settings(config::tls_listener const& t) {
-        std::string out = format_duration(t.crl_refresh) + " " + format_duration(t.crl_timeout) +
-                          (t.crl_stale == config::crl_stale_policy::allow ? " allow" : " refuse");
+        std::string out = format_duration(t.crl_refresh) + " " + format_duration(t.crl_timeout);
         for (auto const& u : t.crl_urls)
             out += " " + u.url;
         return out;
@@ -403,9 +402,8 @@ private:
             spdlog::warn(
                 "reload: listeners, gateway.workers and gateway.audit_log change on restart only");
         if (a.tls && b.tls && crl_settings(*a.tls) != crl_settings(*b.tls))
-            spdlog::warn("reload: listen.tls.crl_urls, crl_refresh, crl_timeout and crl_stale "
-                         "change on restart only (the fetches keep the settings they started "
-                         "with)");
+            spdlog::warn("reload: listen.tls.crl_urls, crl_refresh and crl_timeout change on "
+                         "restart only (the fetches keep the settings they started with)");
     }
 
     void revalidate_all(std::shared_ptr<snapshot const> const& next) {
