@@ -224,7 +224,7 @@ assert_contains "$(cat "$NOSTART/out")" \
   "listen.tls.crl_urls[0]: http://127.0.0.1:$HTTP_PORT/missing.crl: no CRL at start: HTTP 404" \
   "the refusal names the URL and the reason"
 
-# --- a stale CRL: nextUpdate 6 s ahead, made with openssl ca from the same CA key
+# --- a stale CRL: nextUpdate 10 s ahead, made with openssl ca from the same CA key
 # Its index revokes alice, so the stale CRL still says something about her.
 STALE_DIR="$WORK/stale-ca"
 mkdir -p "$STALE_DIR"
@@ -243,11 +243,11 @@ private_key = $CA/private/ca-1-key.pem
 EOF
 STALE_URL="http://127.0.0.1:$HTTP_PORT/short.crl"
 STALE="dockgate_crl_stale{url=\"$STALE_URL\"}"
-# stale_gateway POLICY: a gateway on a CRL that turns stale 6 s after it was made; the web
+# stale_gateway POLICY: a gateway on a CRL that turns stale 10 s after it was made; the web
 # server keeps serving that one CRL (no fresh one comes).
 stale_gateway() {
-  assert_success "a CRL with a 6 s nextUpdate" -- openssl ca -config "$STALE_DIR/openssl.cnf" \
-    -gencrl -crlsec 6 -passin "file:$PASS" -out "$STALE_DIR/short.pem"
+  assert_success "a CRL with a 10 s nextUpdate" -- openssl ca -config "$STALE_DIR/openssl.cnf" \
+    -gencrl -crlsec 10 -passin "file:$PASS" -out "$STALE_DIR/short.pem"
   openssl crl -in "$STALE_DIR/short.pem" -outform DER -out "$PUB/short.crl.tmp"
   mv "$PUB/short.crl.tmp" "$PUB/short.crl"
   local made=$SECONDS
@@ -255,9 +255,9 @@ stale_gateway() {
   start_gateway "$WORK/gw-$1/dockgate.toml"
   assert_eq 0 "$(metric "$STALE")" "$1: the CRL is not stale yet"
   works "$BOB" "$1: bob works while the CRL is current"
-  local deadline=$((made + 20))
+  local deadline=$((made + 25))
   until [[ "$(metric "$STALE")" == 1 ]]; do
-    ((SECONDS < deadline)) || fail "$1: the CRL is not reported stale 20 s after it was made"
+    ((SECONDS < deadline)) || fail "$1: the CRL is not reported stale 25 s after it was made"
     sleep 0.2
   done
   ok "$1: the CRL is reported stale past its nextUpdate"
