@@ -5,6 +5,9 @@
 #include "certs-tool/command_support.hpp"
 #include "certs-tool/commands.hpp"
 #include "certs-tool/error.hpp"
+#include "certs-tool/files.hpp"
+#include "certs-tool/pki_state.hpp"
+#include "common/openssl_util.hpp"
 
 namespace dockgate::certs {
 
@@ -58,6 +61,29 @@ void run_revoke(revoke_options const& options) {
            "once it reloads\n";
 }
 
+// What a CRL distribution point serves: each CA's CRL in DER (application/pkix-crl, the form
+// RFC 5280 section 4.2.1.13 names) as DIR/ca-N.crl, and all of them in PEM as DIR/crl.pem.
+// Each file appears atomically (temp file + rename), so a web server never serves half a file.
+namespace {
+
+void publish_crls(pki_state const& state, std::vector<int> const& ids, fs::path const& dir,
+                  std::ostream& out) {
+    write_plan plan;
+    plan.add_dir(dir, 0755);
+    for (int const id : ids) {
+        X509_CRL* crl = state.crl(id);
+        if (crl == nullptr)
+            fail_internal("CA " + std::to_string(id) + " has no CRL to publish");
+        plan.add_file(dir / ("ca-" + std::to_string(id) + ".crl"), to_der(crl));
+    }
+    plan.add_file(dir / "crl.pem", state.crl_pem());
+    plan.commit();
+    for (auto const& file : plan.files())
+        out << "published " << file.string() << "\n";
+}
+
+} // namespace
+
 void run_crl(crl_options const& options) {
     if (options.days)
         check_days(*options.days, "--days");
@@ -89,6 +115,8 @@ void run_crl(crl_options const& options) {
     }
     for (auto const& file : state.plan().files())
         out << "wrote " << file.string() << "\n";
+    if (options.publish)
+        publish_crls(state, ids, *options.publish, out);
 }
 
 } // namespace dockgate::certs

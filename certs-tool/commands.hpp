@@ -62,6 +62,8 @@ struct revoke_options : common_options {
 
 struct crl_options : common_options {
     std::optional<int> days; // nextUpdate; remembered for later CRLs
+    std::optional<std::filesystem::path>
+        publish; // a web server's folder: DIR/ca-N.crl (DER) and crl.pem
 };
 
 struct renew_options : common_options {

@@ -171,6 +171,9 @@ int run(int argc, char** argv) {
         "crl", "Re-issue crl.pem (and rebuild ca.pem): run it before the CRLs' next update");
     add_dir(s, bindings, top, crl);
     add_optional(s, bindings, "--days", crl.days, "Days until nextUpdate (remembered; default 7)");
+    add_optional(s, bindings, "--publish", crl.publish,
+                 "Also write DIR/ca-N.crl (DER, one per CA) and DIR/crl.pem for a web server "
+                 "(listen.tls.crl_urls)");
     add_passphrase(s, bindings, crl);
     s->callback([&] {
         command = [&] {

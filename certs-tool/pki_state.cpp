@@ -232,6 +232,11 @@ std::string pki_state::bundle_pem() const {
     return out;
 }
 
+X509_CRL* pki_state::crl(int id) const {
+    auto const it = crls_.find(id);
+    return it == crls_.end() ? nullptr : it->second.get();
+}
+
 std::string pki_state::crl_pem() const {
     std::string out;
     for (auto const* ca : book_.cas_in_force())

@@ -81,6 +81,9 @@ public:
     /// Drops a CA from ca.pem and crl.pem (retire-ca); its record stays in the ledger.
     void drop_from_force(int id);
 
+    /// CA `id`'s CRL in force, or nullptr.
+    X509_CRL* crl(int id) const;
+
     /// The nextUpdate of CA `id`'s CRL in force, if it has one.
     std::optional<time_point> crl_next_update(int id) const;
 

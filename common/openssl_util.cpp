@@ -110,6 +110,16 @@ std::string to_der(X509* cert) {
     return out;
 }
 
+std::string to_der(X509_CRL* crl) {
+    unsigned char* der = nullptr;
+    int const len = i2d_X509_CRL(crl, &der);
+    if (len <= 0)
+        return {};
+    std::string out(reinterpret_cast<char const*>(der), static_cast<std::size_t>(len));
+    OPENSSL_free(der);
+    return out;
+}
+
 std::optional<std::chrono::system_clock::time_point> to_time_point(ASN1_TIME const* t) {
     std::tm tm{};
     if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)

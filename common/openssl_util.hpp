@@ -73,8 +73,9 @@ std::optional<std::vector<x509_crl_ptr>> parse_pem_crls(std::string_view pem);
 std::string to_pem(X509* cert);
 std::string to_pem(X509_CRL* crl);
 
-/// DER bytes of a certificate, for exact comparisons.
+/// DER bytes of a certificate / CRL, for exact comparisons and for publishing.
 std::string to_der(X509* cert);
+std::string to_der(X509_CRL* crl);
 
 /// ASN1_TIME (UTCTime or GeneralizedTime) as a system_clock time point; nullopt if malformed.
 std::optional<std::chrono::system_clock::time_point> to_time_point(ASN1_TIME const* t);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/duration.hpp"
@@ -52,12 +53,31 @@ enum class tls_identity_field { cn, uri_san, dns_san, email_san };
 /// The subject attribute whose values are the user's groups.
 enum class tls_group_field { o, ou };
 
+/// A CRL distribution point the gateway fetches: "http://HOST[:PORT]/PATH".
+struct crl_url {
+    std::string url; // as written, for messages and metric labels
+    std::string host;
+    std::uint16_t port = 80;
+    std::string target; // "/PATH[?QUERY]"
+};
+
+/// Parses one listen.tls.crl_urls entry. Returns the reason it is not usable (empty on
+/// success): only http:// is fetched; a CRL is signed, so its transport need not be trusted.
+std::string parse_crl_url(std::string_view text, crl_url& out);
+
+/// What a handshake meets when a CRL is past its nextUpdate and no fresh one came.
+enum class crl_stale_policy { refuse, allow };
+
 struct tls_listener {
     std::string address; // as written, for messages
     std::string host;
     std::uint16_t port = 0;
     std::filesystem::path ca, cert, key;      // absolute (resolved against the config's folder)
     std::optional<std::filesystem::path> crl; // PEM, one CRL per CA in force
+    std::vector<crl_url> crl_urls;            // fetched at start and every crl_refresh
+    duration crl_refresh{std::chrono::minutes(10)};
+    duration crl_timeout{std::chrono::seconds(10)}; // one whole fetch: connect, send, receive
+    crl_stale_policy crl_stale = crl_stale_policy::refuse;
     tls_identity_field identity = tls_identity_field::cn;
     tls_group_field groups = tls_group_field::o;
 };

@@ -150,9 +150,50 @@ void read_gateway(reader& r, toml::table const& root, config& cfg) {
         cfg.gateway.landlock = *v;
 }
 
+void read_crl_sources(reader& r, toml::table const& t, tls_listener& tls) {
+    if (auto urls = r.strings(t, "listen.tls", "crl_urls")) {
+        for (std::size_t i = 0; i < urls->size(); ++i) {
+            auto const& [text, node] = (*urls)[i];
+            auto const key = "listen.tls.crl_urls[" + std::to_string(i) + "]";
+            crl_url u;
+            if (auto const why = parse_crl_url(text, u); !why.empty())
+                r.problem(node, key, why);
+            else if (std::any_of(tls.crl_urls.begin(), tls.crl_urls.end(),
+                                 [&](crl_url const& o) { return o.url == u.url; }))
+                r.problem(node, key, "\"" + text + "\" is listed twice (list each URL once)");
+            else
+                tls.crl_urls.push_back(std::move(u));
+        }
+    }
+    if (auto d = r.duration_value(t, "listen.tls", "crl_refresh")) {
+        if (*d < std::chrono::seconds(1))
+            r.problem(t.get("crl_refresh"), "listen.tls.crl_refresh",
+                      "shorter than 1s (write e.g. \"10m\")");
+        else
+            tls.crl_refresh = *d;
+    }
+    if (auto d = r.duration_value(t, "listen.tls", "crl_timeout"))
+        tls.crl_timeout = *d;
+    if (auto v = r.string(t, "listen.tls", "crl_stale")) {
+        if (*v == "refuse" || *v == "allow")
+            tls.crl_stale = *v == "refuse" ? crl_stale_policy::refuse : crl_stale_policy::allow;
+        else
+            r.problem(t.get("crl_stale"), "listen.tls.crl_stale",
+                      "\"" + *v + "\" is not a policy (use \"refuse\" or \"allow\")");
+    }
+    if (tls.crl_urls.empty())
+        for (char const* key : {"crl_refresh", "crl_timeout"})
+            if (t.get(key) != nullptr)
+                r.problem(t.get(key), std::string("listen.tls.") + key,
+                          "set without listen.tls.crl_urls (add the URLs or remove the key)");
+}
+
 void read_tls(reader& r, toml::table const& t, config& cfg) {
-    r.only_keys(t, "listen.tls", {"address", "ca", "cert", "key", "crl", "identity", "groups"});
+    r.only_keys(t, "listen.tls",
+                {"address", "ca", "cert", "key", "crl", "crl_urls", "crl_refresh", "crl_timeout",
+                 "crl_stale", "identity", "groups"});
     tls_listener tls;
+    read_crl_sources(r, t, tls);
     if (auto v = r.string(t, "listen.tls", "identity")) {
         static constexpr std::pair<std::string_view, tls_identity_field> fields[] = {
             {"cn", tls_identity_field::cn},
@@ -558,6 +599,58 @@ config parse_config(std::string_view text, std::filesystem::path const& base_dir
     if (cfg.gateway.workers == 0)
         cfg.gateway.workers = std::max(1u, std::thread::hardware_concurrency());
     return cfg;
+}
+
+std::string parse_crl_url(std::string_view text, crl_url& out) {
+    constexpr std::string_view http = "http://";
+    auto const quoted = "\"" + std::string(text) + "\"";
+    if (text.starts_with("https://"))
+        return quoted + ": https:// is not supported (use the http:// URL of the same CRL: a CRL "
+                        "is signed by its CA and checked against listen.tls.ca, so plain HTTP "
+                        "cannot forge one)";
+    if (!text.starts_with(http))
+        return quoted + " is not an http:// URL (write e.g. \"http://pki.example.com/ca.crl\")";
+    auto rest = text.substr(http.size());
+    auto const slash = rest.find('/');
+    auto const authority = rest.substr(0, slash);
+    out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (auto const hash = out.target.find('#'); hash != std::string::npos)
+        out.target.resize(hash);
+    if (authority.empty() || authority.find('@') != std::string_view::npos)
+        return quoted + " names no host (write e.g. \"http://pki.example.com/ca.crl\")";
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return c <= ' ' || c == '\x7f' || c == '\\'; }))
+        return quoted + " has spaces, control characters or backslashes (percent-encode them)";
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.front() == '[') {
+        auto const close = authority.find(']');
+        if (close == std::string_view::npos)
+            return quoted + ": unclosed [ in the host";
+        host = authority.substr(1, close - 1);
+        auto const after = authority.substr(close + 1);
+        if (!after.empty() && (after.front() != ':' || after.size() == 1))
+            return quoted + ": expected :PORT after the ]";
+        if (!after.empty())
+            port = after.substr(1);
+    } else if (auto const colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+        if (port.empty())
+            return quoted + ": empty port after the :";
+    }
+    if (host.empty())
+        return quoted + " names no host";
+    out.port = 80;
+    if (!port.empty()) {
+        if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+            std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535)
+            return quoted + ": \"" + std::string(port) + "\" is not a port (1..65535)";
+        out.port = static_cast<std::uint16_t>(std::stoul(std::string(port)));
+    }
+    out.host = std::string(host);
+    out.url = std::string(text);
+    return "";
 }
 
 std::vector<std::filesystem::path> watched_files(config const& cfg) {

@@ -61,6 +61,14 @@ int check_config(std::string const& file) {
                                 (s->ca.empty() ? std::string("system trust store") : s->ca.string())
                           : std::string())
                   << ")\n";
+    if (cfg->tls && !cfg->tls->crl_urls.empty()) {
+        auto const& t = *cfg->tls;
+        std::cout << "crl_urls: refresh " << format_duration(t.crl_refresh) << ", timeout "
+                  << format_duration(t.crl_timeout) << ", stale "
+                  << (t.crl_stale == config::crl_stale_policy::allow ? "allow" : "refuse") << '\n';
+        for (auto const& u : t.crl_urls)
+            std::cout << "  " << u.url << '\n';
+    }
     if (cfg->admin)
         std::cout << "admin: http://" << cfg->admin->address << " (/healthz, /metrics)\n";
     std::cout << "workers: " << cfg->gateway.workers

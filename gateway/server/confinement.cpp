@@ -115,7 +115,6 @@ constexpr std::uint64_t make_reg = 1ULL << 8;
 constexpr std::uint64_t truncate = 1ULL << 14;    // ABI 3
 constexpr std::uint64_t net_bind_tcp = 1ULL << 0; // ABI 4
 constexpr std::uint64_t net_connect_tcp = 1ULL << 1;
-constexpr int rule_net_port = 2;
 constexpr std::uint64_t scope_abstract_unix = 1ULL << 0; // ABI 6
 constexpr std::uint64_t scope_signal = 1ULL << 1;
 
@@ -136,6 +135,7 @@ struct net_port_attr {
 };
 
 constexpr int rule_path_beneath = 1;
+constexpr int rule_net_port = 2;
 constexpr unsigned create_ruleset_version = 1U << 0;
 
 // Every file system right the kernel's ABI version knows: what is not granted below is denied.
@@ -438,6 +438,13 @@ file_access_plan plan_file_access(config::config const& cfg) {
         plan.inet_sockets = s->transport != kind::unix_socket;
         if (s->transport == kind::tcp || s->transport == kind::tls)
             plan.tcp_connect_ports.push_back(s->port);
+    }
+    if (cfg.tls) {
+        for (auto const& u : cfg.tls->crl_urls)
+            if (std::find(plan.tcp_connect_ports.begin(), plan.tcp_connect_ports.end(), u.port) ==
+                plan.tcp_connect_ports.end())
+                plan.tcp_connect_ports.push_back(u.port);
+        plan.inet_sockets = plan.inet_sockets || !cfg.tls->crl_urls.empty();
     }
     for (char const* f : {"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime"}) {
         std::error_code ec;

@@ -22,9 +22,9 @@ struct file_access_plan {
     std::vector<std::filesystem::path> read_files;  // the user and group databases
     std::vector<std::filesystem::path> write_dirs;  // the audit file's folder
     std::vector<std::filesystem::path> remove_dirs; // the unix listener's folder (unlinked at exit)
-    // Outbound network peers (a syslog collector): host names are resolved before confinement,
-    // so no DNS traffic or resolver file is planned. With none, socket() is AF_UNIX only and
-    // Landlock (ABI 4+) denies every TCP connect.
+    // Outbound network peers (a syslog collector, CRL URLs): host names are resolved before
+    // confinement, so no DNS traffic or resolver file is planned. With none, socket() is AF_UNIX
+    // only and Landlock (ABI 4+) denies every TCP connect.
     bool inet_sockets = false;                    // socket(AF_INET/AF_INET6, stream or datagram)
     std::vector<std::uint16_t> tcp_connect_ports; // Landlock allows TCP connect to these only
 };

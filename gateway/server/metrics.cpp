@@ -13,9 +13,9 @@ namespace dockgate::server {
 namespace {
 
 constexpr std::array<std::string_view, 3> transports{"tls", "ssh", "unix"};
-constexpr std::array<std::string_view, 8> failure_names{"no_certificate", "untrusted",   "expired",
-                                                        "revoked",        "timeout",     "protocol",
-                                                        "limit",          "rate_limited"};
+constexpr std::array<std::string_view, 9> failure_names{
+    "no_certificate", "untrusted", "expired",      "revoked",  "timeout",
+    "protocol",       "limit",     "rate_limited", "crl_stale"};
 
 void append_label_value(std::string& out, std::string_view v) {
     for (char c : v) {
@@ -129,6 +129,53 @@ void metrics::count_limited(std::string_view user, std::string_view limit) {
     ++limited_[{std::string(user), std::string(limit)}];
 }
 
+void metrics::crl_fetched(std::string const& url, std::chrono::system_clock::time_point when) {
+    std::lock_guard lock(crl_mu_);
+    crl_sources_[url].last_success = when;
+}
+
+void metrics::crl_fetch_failed(std::string const& url) {
+    std::lock_guard lock(crl_mu_);
+    ++crl_sources_[url].failures;
+}
+
+void metrics::crl_stale(std::string const& url, bool stale) {
+    std::lock_guard lock(crl_mu_);
+    crl_sources_[url].stale = stale;
+}
+
+void metrics::render_crl_sources(std::string& out) const {
+    std::lock_guard lock(crl_mu_);
+    if (crl_sources_.empty())
+        return;
+    auto rows = [&](char const* name, char const* type, char const* help, auto value) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+        for (auto const& [url, s] : crl_sources_) {
+            auto const v = value(s);
+            if (!v)
+                continue;
+            out += std::string(name) + "{url=\"";
+            append_label_value(out, url);
+            out += "\"} " + std::to_string(*v) + "\n";
+        }
+    };
+    using row = std::optional<long long>;
+    rows("dockgate_crl_fetch_failures_total", "counter",
+         "Failed fetches of each listen.tls.crl_urls entry (unreachable, HTTP error, not a CRL, "
+         "or not signed by a CA in listen.tls.ca).",
+         [](crl_source_state const& s) { return row(static_cast<long long>(s.failures)); });
+    rows("dockgate_crl_last_success_timestamp_seconds", "gauge",
+         "Unix time of the last good CRL fetched from each URL.", [](crl_source_state const& s) {
+             return s.last_success ? row(std::chrono::duration_cast<std::chrono::seconds>(
+                                             s.last_success->time_since_epoch())
+                                             .count())
+                                   : row();
+         });
+    rows("dockgate_crl_stale", "gauge",
+         "1 when the CRL in hand from a URL is past its nextUpdate (see listen.tls.crl_stale).",
+         [](crl_source_state const& s) { return row(s.stale ? 1 : 0); });
+}
+
 std::string metrics::render(snapshot const& current) const {
     std::string out;
     out.reserve(8192);
@@ -233,6 +280,7 @@ std::string metrics::render(snapshot const& current) const {
                "dockgate_audit_syslog_connected " +
                value(syslog.connected);
     }
+    render_crl_sources(out);
     if (current.tls) {
         auto const& m = *current.tls;
         out += "# HELP dockgate_server_certificate_expiry_seconds Seconds until the server "

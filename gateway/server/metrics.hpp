@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,7 @@ enum class handshake_failure : std::size_t {
     protocol,
     limit,        // refused before the handshake: too many from one address
     rate_limited, // limits.handshakes_per_ip: closed before any TLS or SSH work
+    crl_stale,    // the CRL of the client's CA is past nextUpdate (listen.tls.crl_stale)
     count_
 };
 
@@ -88,6 +90,12 @@ public:
     }
 
     syslog_counters syslog;
+    /// One fetch of a listen.tls.crl_urls entry: a good, verified CRL (at `when`) or a failure.
+    /// Rare: takes a lock.
+    void crl_fetched(std::string const& url, std::chrono::system_clock::time_point when);
+    void crl_fetch_failed(std::string const& url);
+    /// Whether the CRL in hand for `url` is past its nextUpdate.
+    void crl_stale(std::string const& url, bool stale);
 
     /// Prometheus text exposition format; expiry gauges come from the snapshot in force.
     std::string render(snapshot const& current) const;
@@ -105,6 +113,14 @@ private:
     std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(transport::count_)> open_{};
     mutable std::mutex limited_mu_;
     std::map<std::pair<std::string, std::string>, std::uint64_t> limited_;
+    void render_crl_sources(std::string& out) const;
+    struct crl_source_state {
+        std::uint64_t failures = 0;
+        std::optional<std::chrono::system_clock::time_point> last_success;
+        bool stale = false;
+    };
+    mutable std::mutex crl_mu_;
+    std::map<std::string, crl_source_state> crl_sources_;
     std::atomic<std::uint64_t> reloads_{0};
     std::atomic<std::uint64_t> reload_failures_{0};
 };

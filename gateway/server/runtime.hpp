@@ -21,7 +21,9 @@ namespace dockgate::server {
 /// One consistent view of the configuration. Built whole on startup and on every reload,
 /// validated before use, then swapped in atomically; never modified.
 struct snapshot {
-    explicit snapshot(std::shared_ptr<config::config const> c);
+    /// `crls`: the CRLs last fetched from listen.tls.crl_urls.
+    explicit snapshot(std::shared_ptr<config::config const> c,
+                      std::vector<tls::fetched_crl> const& crls = {});
     std::shared_ptr<config::config const> cfg;
     policy::policy_engine policy;
     std::shared_ptr<tls::tls_material const> tls; // null when there is no TLS listener
@@ -30,7 +32,8 @@ struct snapshot {
 
 /// Loads a config file and everything it names into a new snapshot. Throws config_error or
 /// std::runtime_error naming the key and the problem.
-std::shared_ptr<snapshot const> load_snapshot(std::filesystem::path const& file);
+std::shared_ptr<snapshot const> load_snapshot(std::filesystem::path const& file,
+                                              std::vector<tls::fetched_crl> const& crls = {});
 
 /// A live connection, as the server sees it. Called on the session's own thread.
 class session_handle {

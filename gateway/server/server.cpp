@@ -21,6 +21,7 @@
 #include "gateway/audit/syslog_sender.hpp"
 #include "gateway/server/admin.hpp"
 #include "gateway/server/confinement.hpp"
+#include "gateway/server/crl_fetcher.hpp"
 #include "gateway/server/file_watcher.hpp"
 #include "gateway/server/runtime.hpp"
 #include "gateway/session/ssh_session.hpp"
@@ -58,7 +59,10 @@ public:
         , drain_timer_(main_io_)
         , revalidate_timer_(main_io_)
         , sweep_timer_(main_io_)
-        , watcher_(main_io_, reload_debounce, [this] { reload("a watched file changed"); }) {
+        , watcher_(main_io_, reload_debounce, [this] { reload("a watched file changed"); })
+        , crls_(
+              main_io_, services_.metrics, [this] { return current_.load(); },
+              [this] { apply_fetched_crls(); }) {
         services_.audit = &audit_;
         auto const& cfg = *initial->cfg;
         if (auto const& target = cfg.gateway.audit_syslog) {
@@ -101,7 +105,14 @@ public:
     int run() {
         // Everything that needs root or a file outside the gateway's folders is done: the
         // listeners are bound, the audit file and the SSH host key are open.
-        auto const started = current_.load();
+        auto started = current_.load();
+        if (started->cfg->tls && !started->cfg->tls->crl_urls.empty()) {
+            // Fetched before confinement (names resolve now) and before the first handshake.
+            crls_.fetch_at_start(*started->cfg->tls, *started);
+            started = std::make_shared<snapshot const>(started->cfg, crls_.crls());
+            current_.store(started);
+            crls_.start();
+        }
         file_plan_ = plan_file_access(*started->cfg);
         confine(*started->cfg);
         if (syslog_)
@@ -308,7 +319,7 @@ private:
         auto const old = current_.load();
         std::shared_ptr<snapshot const> next;
         try {
-            next = load_snapshot(old->cfg->source);
+            next = load_snapshot(old->cfg->source, crls_.crls());
         } catch (config::config_error const& e) {
             services_.metrics.count_reload(false);
             spdlog::error("reload ({}) refused, the previous configuration stays in force:", why);
@@ -343,6 +354,28 @@ private:
         revalidate_all(next);
     }
 
+    // A fetch brought a CRL that differs from the one in hand: a new snapshot with the same
+    // configuration, and every open connection re-checked against it (a newly revoked user's
+    // connections close, as on a changed listen.tls.crl file).
+    void apply_fetched_crls() {
+        if (services_.draining)
+            return;
+        auto const old = current_.load();
+        std::shared_ptr<snapshot const> next;
+        try {
+            next = std::make_shared<snapshot const>(old->cfg, crls_.crls());
+        } catch (std::exception const& e) {
+            services_.metrics.count_reload(false);
+            spdlog::error("the fetched CRLs are not used, the previous ones stay in force: {}",
+                          e.what());
+            return;
+        }
+        current_.store(next);
+        services_.metrics.count_reload(true);
+        spdlog::info("CRLs from listen.tls.crl_urls changed: re-checking open connections");
+        revalidate_all(next);
+    }
+
     // A refused reload that names a file outside the folders Landlock opened at start: say so,
     // since the file's own permissions would allow it.
     void explain_landlock(config::config const& old) const {
@@ -357,6 +390,13 @@ private:
         } catch (std::exception const&) {
             // The config itself did not load: its own problems are already logged.
         }
+    }
+
+    static std::string crl_settings(config::tls_listener const& t) {
+        std::string out = format_duration(t.crl_refresh) + " " + format_duration(t.crl_timeout);
+        for (auto const& u : t.crl_urls)
+            out += " " + u.url;
+        return out;
     }
 
     static void warn_about_restart_only_changes(config::config const& a, config::config const& b) {
@@ -379,6 +419,9 @@ private:
             syslog(a.gateway) != syslog(b.gateway))
             spdlog::warn("reload: listeners, gateway.workers, gateway.audit_log and "
                          "gateway.audit_syslog* change on restart only");
+        if (a.tls && b.tls && crl_settings(*a.tls) != crl_settings(*b.tls))
+            spdlog::warn("reload: listen.tls.crl_urls, crl_refresh and crl_timeout change on "
+                         "restart only (the fetches keep the settings they started with)");
     }
 
     void revalidate_all(std::shared_ptr<snapshot const> const& next) {
@@ -443,6 +486,7 @@ private:
         admin_acceptor_.close(ec);
         revalidate_timer_.cancel();
         sweep_timer_.cancel();
+        crls_.stop();
         for_each_session([](session_handle& s) { s.drain(); });
         deadline_ = std::chrono::steady_clock::now() + snap->cfg->gateway.shutdown_timeout;
         poll_drained();
@@ -485,6 +529,7 @@ private:
     asio::steady_timer revalidate_timer_;
     asio::steady_timer sweep_timer_;
     file_watcher watcher_;
+    crl_fetcher crls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::chrono::steady_clock::time_point deadline_;
     std::uint64_t refusals_ = 0;

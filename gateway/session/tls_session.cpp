@@ -26,6 +26,8 @@ handshake_failure classify(long verify, bool timed_out, bool had_cert) {
         return handshake_failure::expired;
     case X509_V_ERR_CERT_REVOKED:
         return handshake_failure::revoked;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+        return handshake_failure::crl_stale;
     default:
         return handshake_failure::untrusted;
     }
@@ -88,7 +90,11 @@ asio::awaitable<void> handshake(std::shared_ptr<tls_stream> stream,
             why = "client certificate rejected: " + *refusal;
         else if (verify != X509_V_OK)
             why = std::string("client certificate rejected: ") +
-                  X509_verify_cert_error_string(verify);
+                  X509_verify_cert_error_string(verify) +
+                  (verify == X509_V_ERR_CRL_HAS_EXPIRED
+                       ? " (the CRL of its CA is past its nextUpdate and no fresh one came; "
+                         "listen.tls.crl_stale = \"refuse\")"
+                       : "");
         else if (!had_cert && !timed_out)
             why = "no client certificate (" + ec.message() + ")";
         spdlog::info("conn {} from {}: TLS handshake failed: {}", id, peer, why);

@@ -10,7 +10,9 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/openssl_util.hpp"
 #include "common/x509_name.hpp"
+#include "gateway/tls/crl_source.hpp"
 #include "gateway/tls/peer_identity.hpp"
 
 namespace dockgate::tls {
@@ -19,6 +21,12 @@ namespace {
 
 // The SSL_CTX's listen.tls.identity, for the verify callback.
 int identity_field_index() {
+    static int const index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+// Set (to any non-null pointer) when listen.tls.crl_stale = "allow".
+int stale_crl_index() {
     static int const index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
     return index;
 }
@@ -55,15 +63,28 @@ config::tls_identity_field identity_field_of(SSL const* ssl) {
                          config::tls_identity_field::cn);
 }
 
+// With listen.tls.crl_stale = "allow", a CRL past its nextUpdate still counts (the session
+// logs the warning); every other verification error stands.
+int allow_stale_crl(int preverify_ok, X509_STORE_CTX* ctx) {
+    if (preverify_ok != 1 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED) {
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    return preverify_ok;
+}
+
 // The identity rule is part of the certificate check, so a client certificate that names no
 // single user ends the handshake with an alert (handshake_failure) the client can report,
 // rather than a close after it. The reason is logged by the session
 // (X509_V_ERR_APPLICATION_VERIFICATION is only ever set here).
 int verify_names_one_user(int preverify_ok, X509_STORE_CTX* ctx) {
-    if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(ctx) != 0)
-        return preverify_ok;
     auto* ssl =
         static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (preverify_ok != 1 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CRL_HAS_EXPIRED &&
+        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), stale_crl_index()) != nullptr)
+        return allow_stale_crl(preverify_ok, ctx);
+    if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(ctx) != 0)
+        return preverify_ok;
     auto const problem =
         certificate_user_problem(X509_STORE_CTX_get_current_cert(ctx), identity_field_of(ssl));
     if (problem == identity_problem::none)
@@ -95,17 +116,11 @@ constexpr char const* tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-A
                                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 tls_material::time_point to_time_point(ASN1_TIME const* t) {
-    std::tm tm{};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
-        return {};
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
+    return dockgate::to_time_point(t).value_or(tls_material::time_point{});
 }
 
 struct bio_deleter {
     void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct crl_deleter {
-    void operator()(X509_CRL* p) const noexcept { X509_CRL_free(p); }
 };
 
 std::vector<x509_ptr> read_certificates(std::filesystem::path const& file) {
@@ -119,45 +134,36 @@ std::vector<x509_ptr> read_certificates(std::filesystem::path const& file) {
     return out;
 }
 
-// Loads every CRL of `file` into `store`, each one checked against its issuer in `cas`.
-std::optional<tls_material::time_point>
-load_crls(X509_STORE* store, std::vector<x509_ptr> const& cas, std::filesystem::path const& file) {
+// Adds `crl` to the store of `material` and moves `earliest` to its nextUpdate if sooner.
+void add_crl(tls_material& material, X509_CRL* crl, std::string const& source) {
+    if (auto const next = crl_next_update(crl);
+        next && (!material.crl_next_update || *next < *material.crl_next_update))
+        material.crl_next_update = next;
+    if (X509_STORE_add_crl(SSL_CTX_get_cert_store(material.ctx.get()), crl) != 1)
+        throw std::runtime_error(source + ": cannot use the CRL of " + crl_issuer(crl) + ": " +
+                                 openssl_error());
+}
+
+// Loads every CRL of `file` into the store, each one checked against its issuer in the store.
+void load_crls(tls_material& material, std::filesystem::path const& file) {
     std::unique_ptr<BIO, bio_deleter> bio(BIO_new_file(file.c_str(), "r"));
     if (!bio)
         fail("listen.tls.crl: cannot open", file);
-    std::optional<tls_material::time_point> earliest;
     std::size_t count = 0;
     while (X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
-        std::unique_ptr<X509_CRL, crl_deleter> crl(raw);
+        crl_ptr const crl(raw, X509_CRL_free);
         ++count;
-        bool signed_by_known_ca = false;
-        for (auto const& ca : cas) {
-            if (X509_NAME_cmp(X509_get_subject_name(ca.get()), X509_CRL_get_issuer(crl.get())) != 0)
-                continue;
-            EVP_PKEY* key = X509_get0_pubkey(ca.get());
-            if (key != nullptr && X509_CRL_verify(crl.get(), key) == 1) {
-                signed_by_known_ca = true;
-                break;
-            }
-        }
-        if (!signed_by_known_ca)
+        if (crl_issuer_problem(material, crl.get()))
             throw std::runtime_error(
                 "listen.tls.crl: " + file.string() + ": CRL number " + std::to_string(count) +
                 " is not signed by any CA in listen.tls.ca (ship the CRL of the CAs you trust)");
-        if (ASN1_TIME const* next = X509_CRL_get0_nextUpdate(crl.get())) {
-            auto const t = to_time_point(next);
-            if (!earliest || t < *earliest)
-                earliest = t;
-        }
-        if (X509_STORE_add_crl(store, crl.get()) != 1)
-            fail("listen.tls.crl: cannot use a CRL from", file);
+        add_crl(material, crl.get(), "listen.tls.crl: " + file.string());
     }
     ERR_clear_error();
     if (count == 0)
         throw std::runtime_error(
             "listen.tls.crl: " + file.string() +
             ": no CRL in the file (expected PEM \"-----BEGIN X509 CRL-----\" blocks)");
-    return earliest;
 }
 
 } // namespace
@@ -196,7 +202,8 @@ std::unique_ptr<SSL_CTX, ssl_ctx_deleter> new_server_context() {
     return ctx;
 }
 
-std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls) {
+std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls,
+                                                      std::vector<fetched_crl> const& fetched) {
     auto material = std::make_shared<tls_material>();
     material->ctx = new_server_context();
     SSL_CTX* native = material->ctx.get();
@@ -223,12 +230,23 @@ std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const
     // The CA names go into the CertificateRequest so clients with several certificates pick right.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca.c_str()))
         SSL_CTX_set_client_CA_list(native, names);
-    if (tls.crl) {
-        material->crl_next_update = load_crls(store, cas, *tls.crl);
+    if (tls.crl)
+        load_crls(*material, *tls.crl);
+    for (auto const& f : fetched) {
+        // Checked when fetched, and again against the CA bundle of this snapshot: the CRL of a
+        // CA that left the bundle (retire-ca) has nothing left to say and is skipped (the
+        // fetcher logs its failures until the URL is removed).
+        if (!crl_issuer_problem(*material, f.crl.get()))
+            add_crl(*material, f.crl.get(), "listen.tls.crl_urls: " + f.url);
+    }
+    if (tls.crl || !tls.crl_urls.empty()) {
         X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
         material->checks_revocation = true;
+        material->allow_stale_crl = tls.crl_stale == config::crl_stale_policy::allow;
     }
     SSL_CTX_set_ex_data(native, identity_field_index(), ex_data_of(identity_fields, tls.identity));
+    if (material->allow_stale_crl)
+        SSL_CTX_set_ex_data(native, stale_crl_index(), material.get());
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                        verify_names_one_user);
     SSL_CTX_set_verify_depth(native, 4);
@@ -259,6 +277,8 @@ std::optional<std::string> reverify(tls_material const& material, X509* leaf,
                            SSL_CTX_get0_param(material.ctx.get()));
     if (material.checks_revocation)
         X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    if (material.allow_stale_crl)
+        X509_STORE_CTX_set_verify_cb(ctx.get(), allow_stale_crl);
     ERR_clear_error();
     if (X509_verify_cert(ctx.get()) == 1)
         return std::nullopt;

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "config/config.hpp"
+#include "gateway/tls/crl_source.hpp"
 
 namespace dockgate::tls {
 
@@ -31,6 +32,13 @@ struct tls_material {
     std::vector<ca_info> cas;
     std::optional<time_point> crl_next_update; // the earliest nextUpdate of all CRLs
     bool checks_revocation = false;
+    bool allow_stale_crl = false; // listen.tls.crl_stale = "allow"
+};
+
+/// A CRL fetched from one of listen.tls.crl_urls, already parsed.
+struct fetched_crl {
+    std::string url;
+    crl_ptr crl;
 };
 
 /// A server context with the protocol settings of every dockgate TLS listener (versions,
@@ -43,7 +51,11 @@ std::unique_ptr<SSL_CTX, ssl_ctx_deleter> new_server_context();
 /// when one is configured: then every CA in the bundle needs its CRL there), server chain and
 /// key from `cert`/`key` (ECDSA, RSA or Ed25519). Throws std::runtime_error naming the config
 /// key, the file and the problem.
-std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls);
+/// `fetched` adds the CRLs last fetched from listen.tls.crl_urls (each checked again against
+/// the CA bundle). A CRL past its nextUpdate refuses the certificates of its CA unless
+/// listen.tls.crl_stale = "allow".
+std::shared_ptr<tls_material const> load_tls_material(config::tls_listener const& tls,
+                                                      std::vector<fetched_crl> const& fetched = {});
 
 /// After a failed handshake: why the client certificate named no single user under
 /// listen.tls.identity, or nullopt when that was not why it failed.

@@ -149,6 +149,42 @@ TEST_F(revoke_test, crl_command_sets_next_update_and_increments_the_number) {
     expect_user_error([&] { run_crl(o); }, "--days 0");
 }
 
+TEST_F(revoke_test, crl_publish_writes_a_der_crl_per_ca_and_the_pem_bundle_for_a_web_server) {
+    make_ca();
+    auto const alice = make_client("alice");
+    auto r = opts_with_passphrase<revoke_options>();
+    r.target = alice;
+    run_revoke(r);
+    auto o = opts_with_passphrase<crl_options>();
+    auto const web = tmp_ / "www" / "pki";
+    o.publish = web;
+    run_crl(o);
+    EXPECT_EQ(mode_of(web), 0755U);
+    EXPECT_EQ(mode_of(web / "ca-1.crl"), 0644U);
+    EXPECT_EQ(read_text(web / "crl.pem"), read_text(pki_ / "crl.pem"));
+    // DER, issued and signed by the CA, naming alice's serial, and no temp file left behind.
+    auto const der =
+        shell("openssl crl -inform DER -noout -text -in " + quoted((web / "ca-1.crl").string()) +
+              " -CAfile " + quoted((pki_ / "ca.pem").string()));
+    EXPECT_EQ(der.status, 0) << der.output;
+    EXPECT_NE(der.output.find("verify OK"), std::string::npos) << der.output;
+    EXPECT_NE(der.output.find("Serial Number: " + alice), std::string::npos) << der.output;
+    EXPECT_EQ(std::distance(fs::directory_iterator(web), fs::directory_iterator()), 2);
+    // After a rotation, one file per CA in force.
+    auto rot = opts_with_passphrase<rotate_options>();
+    run_rotate_ca(rot);
+    run_crl(o);
+    EXPECT_TRUE(fs::exists(web / "ca-2.crl"));
+    EXPECT_EQ(read_text(web / "crl.pem"), read_text(pki_ / "crl.pem"));
+    // A folder every user may write to is refused, before anything is written.
+    auto const open_dir = tmp_ / "open";
+    fs::create_directories(open_dir);
+    fs::permissions(open_dir, fs::perms::all);
+    o.publish = open_dir;
+    expect_user_error([&] { run_crl(o); }, "every user may write to this folder");
+    EXPECT_FALSE(fs::exists(open_dir / "ca-1.crl"));
+}
+
 TEST_F(revoke_test, crl_rebuilds_damaged_derived_files_that_other_commands_refuse) {
     make_ca();
     make_client("alice");

@@ -77,6 +77,22 @@ TEST(confinement_plan, network_peers_only_when_a_collector_is_configured) {
     EXPECT_EQ(plan.tcp_connect_ports, std::vector<std::uint16_t>{6514});
 }
 
+TEST(confinement_plan, tcp_connect_only_to_the_ports_of_the_crl_urls) {
+    auto cfg = sample();
+    auto const none = plan_file_access(cfg);
+    EXPECT_TRUE(none.tcp_connect_ports.empty());
+    EXPECT_FALSE(none.inet_sockets);
+    for (auto const* url : {"http://pki.example.com/ca-1.crl", "http://10.0.0.5:8080/ca-2.crl",
+                            "http://pki.example.com/ca-3.crl"}) {
+        config::crl_url u;
+        ASSERT_EQ(config::parse_crl_url(url, u), "");
+        cfg.tls->crl_urls.push_back(u);
+    }
+    auto const plan = plan_file_access(cfg);
+    EXPECT_EQ(plan.tcp_connect_ports, (std::vector<std::uint16_t>{80, 8080}));
+    EXPECT_TRUE(plan.inet_sockets);
+}
+
 TEST(confinement_plan, an_audit_log_on_stdout_writes_nowhere) {
     auto cfg = sample();
     cfg.gateway.audit_log = "-";
