@@ -113,7 +113,7 @@ void crl_fetcher::fetch_at_start(config::tls_listener const& tls, snapshot const
             s->endpoints.push_back(entry.endpoint());
         fetch_result got;
         asio::co_spawn(local, http_get(url, s->endpoints, timeout_),
-                       [&got](std::exception_ptr e, fetch_result r) {
+                       [&got](std::exception_ptr const& e, fetch_result r) {
                            got = e ? fetch_result{{}, "the fetch failed"} : std::move(r);
                        });
         local.restart();
@@ -167,7 +167,7 @@ void crl_fetcher::schedule(source& s) {
 
 void crl_fetcher::fetch(source& s) {
     asio::co_spawn(io_, http_get(s.url, s.endpoints, timeout_),
-                   [this, &s](std::exception_ptr e, fetch_result got) {
+                   [this, &s](std::exception_ptr const& e, fetch_result got) {
                        if (stopped_)
                            return;
                        if (e)
