@@ -723,6 +723,17 @@ wait_gateway_exit() {
 
 # mark_log: later wait_log calls look only at what the gateway logs from here on.
 LOG_FROM=1
+# seccomp_says TEXT WHAT: the running gateway's log says its seccomp filter allows TEXT. A
+# sanitizer build runs without the filter (the sanitizers' reports need ptrace and processes):
+# there the log must say that instead; the Release run checks the filter itself.
+seccomp_says() {
+  if grep -q __asan_init "$DOCKGATE"; then
+    assert_contains "$(cat "$GW_STDERR")" "seccomp is off in a sanitizer build" "$2 (sanitizer build: no filter, and the log says so)"
+  else
+    assert_contains "$(grep 'seccomp: ' "$GW_STDERR")" "$1" "$2"
+  fi
+}
+
 mark_log() { LOG_FROM=$(($(wc -l <"$GW_STDERR") + 1)); }
 # wait_log REGEX WHAT: wait up to 15 s for the gateway to log a line matching REGEX (since the
 # last mark_log); fails naming WHAT otherwise.

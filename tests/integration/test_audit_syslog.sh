@@ -131,7 +131,7 @@ for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
 syslog_gateway gw-unix "unix://$sock"
 landlock_line="$(grep -m1 'Landlock (ABI' "$GW_STDERR")" || fail "the gateway does not run under Landlock"
 assert_not_contains "$landlock_line" "c-unix" "Landlock grants nothing in the collector socket's folder (connecting by path needs no right)"
-assert_contains "$(cat "$GW_STDERR")" "socket for AF_UNIX only" "a unix collector adds no IP socket to the seccomp filter"
+seccomp_says "socket for AF_UNIX only" "a unix collector adds no IP socket to the seccomp filter"
 ping_as alice
 assert_eq 200 "$(raw_status)" "alice's ping answered"
 deny_as_carol
@@ -149,7 +149,7 @@ start_collector c-udp "module(load=\"imudp\")
 input(type=\"imudp\" address=\"127.0.0.1\" port=\"$udp_port\" RateLimit.Interval=\"0\")"
 for ((i = 0; i < 50; i++)); do grep -q "127.0.0.1:$udp_port " <(ss -Hlnu) && break; sleep 0.1; done
 syslog_gateway gw-udp "udp://127.0.0.1:$udp_port" 'audit_syslog_facility = "authpriv"'
-assert_contains "$(cat "$GW_STDERR")" "IPv4/IPv6 stream and datagram sockets" "a network collector adds IP sockets to the seccomp filter"
+seccomp_says "IPv4/IPv6 stream and datagram sockets" "a network collector adds IP sockets to the seccomp filter"
 assert_contains "$(cat "$GW_STDERR")" "no TCP connect or bind" "a UDP collector opens no TCP port in Landlock"
 ping_as alice
 deny_as_carol
