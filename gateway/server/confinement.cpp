@@ -362,18 +362,20 @@ void filter_system_calls(file_access_plan const& plan) {
                                   SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
         rc != 0)
         throw fail("socket", rc);
-    // Outbound network peers: IPv4 and IPv6, stream or datagram (the type's flag bits aside).
-    std::size_t inet_rules = 0;
-    if (plan.inet_sockets) {
-        for (scmp_datum_t const family : {AF_INET, AF_INET6}) {
-            for (scmp_datum_t const type : {SOCK_STREAM, SOCK_DGRAM}) {
-                if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-                                              SCMP_A0(SCMP_CMP_EQ, family),
-                                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type));
-                    rc != 0)
-                    throw fail("socket", rc);
-                ++inet_rules;
-            }
+    // Outbound network peers: IPv4 and IPv6, stream sockets for TCP peers and datagram sockets
+    // for a UDP collector, each only when the config has one (the type's flag bits aside).
+    std::vector<scmp_datum_t> inet_types;
+    if (plan.inet_sockets && !plan.tcp_connect_ports.empty())
+        inet_types.push_back(SOCK_STREAM);
+    if (plan.inet_sockets && plan.inet_datagrams)
+        inet_types.push_back(SOCK_DGRAM);
+    for (scmp_datum_t const family : {AF_INET, AF_INET6}) {
+        for (scmp_datum_t const type : inet_types) {
+            if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                                          SCMP_A0(SCMP_CMP_EQ, family),
+                                          SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type));
+                rc != 0)
+                throw fail("socket", rc);
         }
     }
     // Descriptors: non-blocking mode and readiness (Asio), terminal checks (spdlog's colours).
@@ -400,7 +402,10 @@ void filter_system_calls(file_access_plan const& plan) {
     spdlog::info("seccomp: {} system calls allowed (clone for threads only, socket for AF_UNIX "
                  "{}); any other stops the gateway",
                  count + 4, // clone, socket, ioctl and prctl, each with its condition
-                 inet_rules != 0 ? "and IPv4/IPv6 stream and datagram sockets" : "only");
+                 inet_types.empty()             ? "only"
+                 : inet_types.size() == 2       ? "and IPv4/IPv6 stream and datagram sockets"
+                 : inet_types[0] == SOCK_STREAM ? "and IPv4/IPv6 stream sockets"
+                                                : "and IPv4/IPv6 datagram sockets");
 }
 
 // Loads now what the C library would otherwise load on first use, from files Landlock then
@@ -436,6 +441,7 @@ file_access_plan plan_file_access(config::config const& cfg) {
         // A pathname unix socket (/dev/log) needs no Landlock right to connect to (the
         // integration test checks it); UDP has no Landlock rule at all.
         plan.inet_sockets = s->transport != kind::unix_socket;
+        plan.inet_datagrams = s->transport == kind::udp;
         if (s->transport == kind::tcp || s->transport == kind::tls)
             plan.tcp_connect_ports.push_back(s->port);
     }

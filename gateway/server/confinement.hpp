@@ -25,7 +25,10 @@ struct file_access_plan {
     // Outbound network peers (a syslog collector, CRL URLs): host names are resolved before
     // confinement, so no DNS traffic or resolver file is planned. With none, socket() is AF_UNIX
     // only and Landlock (ABI 4+) denies every TCP connect.
-    bool inet_sockets = false;                    // socket(AF_INET/AF_INET6, stream or datagram)
+    // socket(AF_INET/AF_INET6): stream sockets when tcp_connect_ports is not empty, datagram
+    // sockets when inet_datagrams is set (a UDP collector).
+    bool inet_sockets = false;
+    bool inet_datagrams = false;
     std::vector<std::uint16_t> tcp_connect_ports; // Landlock allows TCP connect to these only
 };
 

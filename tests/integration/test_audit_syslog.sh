@@ -149,7 +149,7 @@ start_collector c-udp "module(load=\"imudp\")
 input(type=\"imudp\" address=\"127.0.0.1\" port=\"$udp_port\" RateLimit.Interval=\"0\")"
 for ((i = 0; i < 50; i++)); do grep -q "127.0.0.1:$udp_port " <(ss -Hlnu) && break; sleep 0.1; done
 syslog_gateway gw-udp "udp://127.0.0.1:$udp_port" 'audit_syslog_facility = "authpriv"'
-seccomp_says "IPv4/IPv6 stream and datagram sockets" "a network collector adds IP sockets to the seccomp filter"
+seccomp_says "socket for AF_UNIX and IPv4/IPv6 datagram sockets)" "a UDP collector adds IP datagram sockets, and no stream socket, to the seccomp filter"
 assert_contains "$(cat "$GW_STDERR")" "no TCP connect or bind" "a UDP collector opens no TCP port in Landlock"
 ping_as alice
 deny_as_carol

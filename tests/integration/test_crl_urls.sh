@@ -88,7 +88,7 @@ ok "the CRL was fetched at start"
 grep -qE "Landlock \(ABI [4-9]\).*TCP connect to port\(s\) $HTTP_PORT only" "$GW_STDERR" ||
   grep -qE "Landlock \(ABI [1-3]\)" "$GW_STDERR" ||
   fail "Landlock does not say it allows TCP connect to port $HTTP_PORT only: $(grep Landlock "$GW_STDERR")"
-seccomp_says "socket for AF_UNIX and IPv4/IPv6 stream and datagram sockets" "seccomp allows the fetches' IP sockets"
+seccomp_says "socket for AF_UNIX and IPv4/IPv6 stream sockets)" "seccomp allows the fetches' IP sockets"
 ok "the confinement allows the fetches and says so"
 
 metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }

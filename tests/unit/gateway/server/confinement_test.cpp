@@ -69,12 +69,14 @@ TEST(confinement_plan, network_peers_only_when_a_collector_is_configured) {
     plan = plan_file_access(cfg);
     EXPECT_TRUE(plan.inet_sockets);
     EXPECT_TRUE(plan.tcp_connect_ports.empty()) << "UDP needs no TCP connect";
+    EXPECT_TRUE(plan.inet_datagrams);
     target.transport = config::audit_syslog_target::kind::tls;
     target.port = 6514;
     cfg.gateway.audit_syslog = target;
     plan = plan_file_access(cfg);
     EXPECT_TRUE(plan.inet_sockets);
     EXPECT_EQ(plan.tcp_connect_ports, std::vector<std::uint16_t>{6514});
+    EXPECT_FALSE(plan.inet_datagrams) << "a TLS collector needs no datagram socket";
 }
 
 TEST(confinement_plan, tcp_connect_only_to_the_ports_of_the_crl_urls) {
@@ -91,6 +93,7 @@ TEST(confinement_plan, tcp_connect_only_to_the_ports_of_the_crl_urls) {
     auto const plan = plan_file_access(cfg);
     EXPECT_EQ(plan.tcp_connect_ports, (std::vector<std::uint16_t>{80, 8080}));
     EXPECT_TRUE(plan.inet_sockets);
+    EXPECT_FALSE(plan.inet_datagrams) << "CRL fetches need stream sockets only";
 }
 
 TEST(confinement_plan, an_audit_log_on_stdout_writes_nowhere) {
