@@ -723,6 +723,44 @@ wait_gateway_exit() {
 
 # mark_log: later wait_log calls look only at what the gateway logs from here on.
 LOG_FROM=1
+# --- connections of a running gateway (TLS client folders) ---------------------------------
+# metric NAME: the value of one series of the gateway's /metrics (ADMIN is the admin port).
+metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# works CERTDIR WHAT / refused CERTDIR WHAT: docker ps through the gateway lists / is refused.
+works() { assert_success "$2" -- gw_docker "$1" ps; }
+refused() {
+  assert_failure "$2" -- gw_docker "$1" ps
+  assert_not_contains "$LAST_OUT" "CONTAINER ID" "$2: no listing"
+}
+# open_stream NAME CERTDIR: a `docker events` stream in the background (NAME_PID); whether it
+# is live is checked with probe + wait_for_line (its audit line only comes when it ends).
+open_stream() {
+  local name="$1" dir="$2"
+  GW_TIMEOUT=600 gw_docker_bg "$WORK/$name.out" "$WORK/$name.err" "$dir" events --format '{{.Action}}'
+  eval "${name}_PID=$BG_PID"
+}
+stream_alive() { kill -0 "$1" 2>/dev/null; }
+# probe: create and remove a container directly on the daemon; every open stream must show it.
+probe() {
+  local c
+  c="$(daemon create local/busybox:1 true)"
+  daemon rm "$c" >/dev/null
+}
+wait_stream_gone() { # PID SECONDS
+  local deadline=$((SECONDS + $2))
+  while stream_alive "$1"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+wait_for_line() { # FILE TEXT SECONDS
+  local deadline=$((SECONDS + $3))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
 # seccomp_says TEXT WHAT: the running gateway's log says its seccomp filter allows TEXT. A
 # sanitizer build runs without the filter (the sanitizers' reports need ptrace and processes):
 # there the log must say that instead; the Release run checks the filter itself.

@@ -91,7 +91,6 @@ grep -qE "Landlock \(ABI [4-9]\).*TCP connect to port\(s\) $HTTP_PORT only" "$GW
 seccomp_says "socket for AF_UNIX and IPv4/IPv6 stream sockets)" "seccomp allows the fetches' IP sockets"
 ok "the confinement allows the fetches and says so"
 
-metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 FAILURES="dockgate_crl_fetch_failures_total{url=\"$URL\"}"
 SUCCESS="dockgate_crl_last_success_timestamp_seconds{url=\"$URL\"}"
 # wait_metric_above NAME VALUE SECONDS
@@ -109,39 +108,12 @@ assert_match "$t_first" '^[0-9]+$' "the last-success metric is set after the sta
 wait_metric_above "$SUCCESS" "$t_first" 5 || fail "the CRL is not fetched again within 5 s (crl_refresh = 1s)"
 ok "the CRL is fetched again every crl_refresh"
 
-works() { assert_success "$2" -- gw_docker "$1" ps; }
-refused() {
-  assert_failure "$2" -- gw_docker "$1" ps
-  assert_not_contains "$LAST_OUT" "CONTAINER ID" "$2: no listing"
-}
-open_stream() {
-  local name="$1" dir="$2"
-  GW_TIMEOUT=600 gw_docker_bg "$WORK/$name.out" "$WORK/$name.err" "$dir" events --format '{{.Action}}'
-  eval "${name}_PID=$BG_PID"
-}
-stream_alive() { kill -0 "$1" 2>/dev/null; }
-wait_stream_gone() { # PID SECONDS
-  local deadline=$((SECONDS + $2))
-  while stream_alive "$1"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-wait_for_line() { # FILE TEXT SECONDS
-  local deadline=$((SECONDS + $3))
-  until grep -q "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-
 works "$ALICE" "alice works"
 works "$BOB" "bob works"
 open_stream alice_ev "$ALICE"
 open_stream bob_ev "$BOB"
 sleep 1
-c="$(daemon create local/busybox:1 true)"
-daemon rm "$c" >/dev/null
+probe
 wait_for_line "$WORK/alice_ev.out" destroy 10 || fail "alice's events stream is not live: $(cat "$WORK/alice_ev.err")"
 wait_for_line "$WORK/bob_ev.out" destroy 10 || fail "bob's events stream is not live: $(cat "$WORK/bob_ev.err")"
 ok "both users hold a live docker events stream"

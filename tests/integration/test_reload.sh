@@ -36,7 +36,6 @@ allow = ["SystemPing*", "SystemVersion", "SystemInfo", "SystemEvents", "Containe
 EOF
 start_gateway "$GW_DIR/dockgate.toml"
 
-metric() { curl -s "http://127.0.0.1:$ADMIN/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 # wait_metric NAME MIN: until the metric reaches MIN (reloads are debounced).
 wait_metric() {
   local deadline=$((SECONDS + 10)) v
@@ -48,42 +47,6 @@ wait_metric() {
   done
 }
 assert_eq "ok" "$(curl -s "http://127.0.0.1:$ADMIN/healthz")" "/healthz answers ok"
-
-works() { assert_success "$2" -- gw_docker "$1" ps; }
-refused() {
-  assert_failure "$2" -- gw_docker "$1" ps
-  assert_not_contains "$LAST_OUT" "CONTAINER ID" "$2: no listing"
-}
-
-# open_stream NAME CERTDIR: a `docker events` stream in the background (NAME_PID); whether it
-# is live is checked with probe + wait_for_line (its audit line only comes when it ends).
-open_stream() {
-  local name="$1" dir="$2"
-  GW_TIMEOUT=600 gw_docker_bg "$WORK/$name.out" "$WORK/$name.err" "$dir" events --format '{{.Action}}'
-  eval "${name}_PID=$BG_PID"
-}
-stream_alive() { kill -0 "$1" 2>/dev/null; }
-# wait_stream_gone PID SECONDS
-wait_stream_gone() {
-  local deadline=$((SECONDS + $2))
-  while stream_alive "$1"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-# probe: create+remove a container directly on the daemon; every open stream must show it.
-probe() {
-  local c
-  c="$(daemon create local/busybox:1 true)"
-  daemon rm "$c" >/dev/null
-}
-wait_for_line() { # FILE TEXT SECONDS
-  local deadline=$((SECONDS + $3))
-  until grep -q "$2" "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 
 works "$ALICE" "alice works"
 works "$BOB" "bob works"
